@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+# Administration only: whoever holds these can manage the key but cannot use it
+# to read data, so account admins are never locked out of their own key.
+_ADMIN_ACTIONS = [
+    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
+    "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
+    "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+]  # fmt: skip
+_USE_ACTIONS = [
+    "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey",
+]  # fmt: skip
+
+# The AWS services this app stores data in. Principals of the account may use
+# the key only through one of them, and only with an IAM grant of their own.
+APP_SERVICES = ("dynamodb", "s3", "sqs", "sns", "ssm", "secretsmanager", "rds", "lambda")
+
+
+def alias_arn(*, alias: str, region: str, account: str) -> str:
+    """The ARN of a key alias in any region, known before the key exists.
+
+    DynamoDB replicas and S3 replication accept it wherever they take a key ARN,
+    which lets one region's stack name another region's key without a reference.
+    """
+    return f"arn:{cdk.Aws.PARTITION}:kms:{region}:{account}:{alias}"
+
+
+class AppKey(Construct):
+    """A customer-managed key for one region: rotated, aliased, usable only via the app's services."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        alias: str,
+        region: str,
+        account: str,
+        via_services: Sequence[str] = APP_SERVICES,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, id)
+        if not alias.startswith("alias/") or alias.startswith("alias/aws"):
+            raise ValueError(f"AppKey alias must start with 'alias/' and not 'alias/aws': {alias!r}")
+        if not via_services:
+            raise ValueError("AppKey needs at least one service it may be used through")
+        account_root = iam.AccountRootPrincipal()
+        via = [f"{service}.{region}.amazonaws.com" for service in via_services]
+        policy = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="KeyAdministration",
+                    principals=[account_root],
+                    actions=_ADMIN_ACTIONS,
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="UseOnlyThroughAppServices",
+                    principals=[account_root],
+                    actions=_USE_ACTIONS,
+                    resources=["*"],
+                    conditions={"StringEquals": {"kms:CallerAccount": account, "kms:ViaService": via}},
+                ),
+                # DynamoDB, RDS and Lambda hold the key through grants on their own resources.
+                iam.PolicyStatement(
+                    sid="GrantsOnlyForAppResources",
+                    principals=[account_root],
+                    actions=["kms:CreateGrant"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {"kms:CallerAccount": account, "kms:ViaService": via},
+                        "Bool": {"kms:GrantIsForAWSResource": "true"},
+                    },
+                ),
+            ]
+        )
+        self.alias_name = alias
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=alias,
+            description=f"Encrypts the order-processing DR platform's data in {region}",
+            enable_key_rotation=True,
+            pending_window=cdk.Duration.days(30),
+            policy=policy,
+            removal_policy=removal_policy,
+        )

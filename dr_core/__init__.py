@@ -1,0 +1,1 @@
+"""Configuration and naming shared by every stack and construct of the app."""

@@ -1,0 +1,183 @@
+"""The app's configuration: read from CDK context once, in app.py, and validated here.
+
+Everything below app.py receives the frozen ``AppConfig``; nothing else reads
+context or the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dr_core.errors import ConfigError
+from dr_core.naming import Naming
+
+# Commercial regions that offer every service this app uses (DynamoDB global
+# tables, S3 Replication Time Control, Route 53 health checks).
+KNOWN_REGIONS = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+        "ca-central-1", "sa-east-1",
+        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1",
+        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+        "ap-southeast-1", "ap-southeast-2",
+    }
+)  # fmt: skip
+
+# Route 53 publishes health-check metrics only here, so the global stack
+# (dashboard and failover alarms) always lives in this region.
+GLOBAL_REGION = "us-east-1"
+
+CONTEXT_KEYS = (
+    "environment",
+    "suffix",
+    "domain",
+    "account",
+    "primaryRegion",
+    "drRegion",
+    "availabilityZones",
+)
+
+_ENVIRONMENT = re.compile(r"[a-z][a-z0-9]{0,9}")
+_SUFFIX = re.compile(r"(?:-?[a-z0-9]+)*")
+_ACCOUNT = re.compile(r"\d{12}")
+_DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    name: str
+    availability_zones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    environment: str
+    suffix: str
+    domain: str
+    account: str
+    primary: RegionConfig
+    dr: RegionConfig
+
+    @property
+    def global_region(self) -> str:
+        return GLOBAL_REGION
+
+    @property
+    def naming(self) -> Naming:
+        return Naming(environment=self.environment, suffix=self.suffix, account=self.account)
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> AppConfig:
+        primary_region = _region(context, "primaryRegion")
+        dr_region = _region(context, "drRegion")
+        if primary_region == dr_region:
+            raise ConfigError(
+                "drRegion", f"'{dr_region}' is also the primary region; pick a different region"
+            )
+        zones = _zone_map(context)
+        return cls(
+            environment=_environment(context),
+            suffix=_suffix(context),
+            domain=_domain(context),
+            account=_account(context),
+            primary=RegionConfig(primary_region, _zones_of(zones, primary_region)),
+            dr=RegionConfig(dr_region, _zones_of(zones, dr_region)),
+        )
+
+
+def _text(context: Mapping[str, Any], key: str) -> str:
+    value = context.get(key)
+    if value is None:
+        raise ConfigError(key, "is missing (cdk.json holds the defaults)")
+    return str(value).strip()
+
+
+def _environment(context: Mapping[str, Any]) -> str:
+    value = _text(context, "environment")
+    if not _ENVIRONMENT.fullmatch(value):
+        raise ConfigError(
+            "environment",
+            f"'{value}' is not allowed; use 1-10 lower-case letters or digits, starting "
+            "with a letter (e.g. dev, prod)",
+        )
+    return value
+
+
+def _suffix(context: Mapping[str, Any]) -> str:
+    value = _text(context, "suffix")
+    if not _SUFFIX.fullmatch(value):
+        raise ConfigError(
+            "suffix",
+            f"'{value}' has characters a resource name cannot hold; allowed: lower-case "
+            "letters, digits and single '-' between them, not at the end (e.g. -blue)",
+        )
+    return value
+
+
+def _account(context: Mapping[str, Any]) -> str:
+    value = _text(context, "account")
+    if not _ACCOUNT.fullmatch(value):
+        raise ConfigError("account", f"'{value}' is not an AWS account ID (12 digits)")
+    return value
+
+
+def _domain(context: Mapping[str, Any]) -> str:
+    value = _text(context, "domain").lower().rstrip(".")
+    labels = value.split(".")
+    valid = (
+        len(value) <= 253
+        and len(labels) >= 2
+        and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
+        and labels[-1].isalpha()
+    )
+    if not valid:
+        raise ConfigError(
+            "domain",
+            f"'{value}' is not a domain name; give one you control, like orders.mycompany.net",
+        )
+    if value.endswith(_PLACEHOLDER_DOMAINS):
+        raise ConfigError("domain", f"'{value}' is a documentation placeholder; give your own")
+    return value
+
+
+def _region(context: Mapping[str, Any], key: str) -> str:
+    value = _text(context, key)
+    if value not in KNOWN_REGIONS:
+        raise ConfigError(
+            key, f"'{value}' is not a supported region; allowed: {', '.join(sorted(KNOWN_REGIONS))}"
+        )
+    return value
+
+
+def _zone_map(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    value = context.get("availabilityZones")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = None
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            "availabilityZones",
+            'must map each region to its zones, e.g. {"us-east-1": ["us-east-1a", "us-east-1b"]}',
+        )
+    return value
+
+
+def _zones_of(zones: Mapping[str, Any], region: str) -> tuple[str, ...]:
+    listed = zones.get(region)
+    if not isinstance(listed, list | tuple) or len(listed) < 2 or len(set(listed)) != len(listed):
+        raise ConfigError(
+            "availabilityZones",
+            f"needs two or more distinct zones for {region} (synth makes no AWS call to find them)",
+        )
+    pattern = re.compile(re.escape(region) + r"[a-z]")
+    for zone in listed:
+        if not isinstance(zone, str) or not pattern.fullmatch(zone):
+            raise ConfigError("availabilityZones", f"'{zone}' is not a zone of {region} (like {region}a)")
+    return tuple(listed)

@@ -1,0 +1,55 @@
+"""Names that stacks in different regions must agree on.
+
+Computed once from the config and handed to every stack, so no stack copies a
+string out of another stack and no cross-region reference is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dr_core.config import AppConfig
+from dr_core.naming import Kind, Naming
+
+
+@dataclass(frozen=True)
+class RegionNames:
+    region: str
+    stack: str
+    key_alias: str
+    data_bucket: str
+    access_log_bucket: str
+
+    @classmethod
+    def of(cls, naming: Naming, region: str, *, role: str) -> RegionNames:
+        return cls(
+            region=region,
+            stack=naming.name(Kind.STACK, f"orders-{role}", region=region),
+            key_alias=naming.kms_alias("orders", region=region),
+            data_bucket=naming.bucket("orderdata", region=region),
+            access_log_bucket=naming.bucket("accesslogs", region=region),
+        )
+
+
+@dataclass(frozen=True)
+class SharedNames:
+    primary: RegionNames
+    dr: RegionNames
+    global_stack: str
+    # A global table has one name in every region; it carries its home region.
+    orders_table: str
+    replication_role: str
+    dashboard: str
+
+    @classmethod
+    def of(cls, config: AppConfig) -> SharedNames:
+        naming = config.naming
+        home = config.primary.name
+        return cls(
+            primary=RegionNames.of(naming, home, role="primary"),
+            dr=RegionNames.of(naming, config.dr.name, role="dr"),
+            global_stack=naming.name(Kind.STACK, "orders-global", region=config.global_region),
+            orders_table=naming.name(Kind.DYNAMODB_TABLE, "orders", region=home),
+            replication_role=naming.name(Kind.IAM_ROLE, "orderdata-replication", region=home),
+            dashboard=naming.name(Kind.DASHBOARD, "orders-dr", region=config.global_region),
+        )

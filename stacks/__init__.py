@@ -1,0 +1,1 @@
+"""Stacks only compose constructs from ``dr_constructs``; they hold no resource logic."""

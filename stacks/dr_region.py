@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from dr_constructs.app_key import AppKey
+from dr_constructs.orders_table import GlobalOrdersTable
+from dr_constructs.secure_bucket import AccessLogBucket, SecureBucket
+from dr_core.config import AppConfig
+from dr_core.shared_names import SharedNames
+from stacks.regional_stack import RegionalStack
+
+
+class DrRegionStack(RegionalStack):
+    """The DR region: its key and the replica bucket. Deployed first, so the
+    primary's global table and replication rule find them in place."""
+
+    def __init__(self, scope: Construct, id: str, *, config: AppConfig, names: SharedNames) -> None:
+        super().__init__(
+            scope,
+            id,
+            account=config.account,
+            region=config.dr,
+            stack_name=names.dr.stack,
+            description="Order-processing DR platform: DR region (key, replica data)",
+        )
+        self.key = AppKey(
+            self, "Key", alias=names.dr.key_alias, region=config.dr.name, account=config.account
+        )
+        access_logs = AccessLogBucket(self, "AccessLogs", bucket_name=names.dr.access_log_bucket)
+        self.data = SecureBucket(
+            self,
+            "ReplicaData",
+            bucket_name=names.dr.data_bucket,
+            key=self.key.key,
+            access_logs=access_logs.bucket,
+        )
+        # The DR region's replica of the global table, addressed by its DR-region ARN.
+        self.orders_table: dynamodb.ITableV2 = GlobalOrdersTable.replica_in(
+            self, "OrdersReplica", table_name=names.orders_table
+        )
+        cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
+        cdk.CfnOutput(self, "ReplicaBucketName", value=self.data.bucket.bucket_name)
+        cdk.CfnOutput(self, "OrdersReplicaArn", value=self.orders_table.table_arn)
