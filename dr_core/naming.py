@@ -54,7 +54,7 @@ class Kind(Enum):
         return self.value
 
 
-_SERVICE = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
+_SERVICE = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
 
 
 @dataclass(frozen=True)

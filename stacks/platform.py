@@ -13,6 +13,7 @@ from stacks.primary_region import PrimaryRegionStack
 
 @dataclass(frozen=True)
 class Platform:
+    config: AppConfig
     dr: DrRegionStack
     primary: PrimaryRegionStack
     global_: GlobalStack
@@ -35,4 +36,4 @@ def compose(app: cdk.App, config: AppConfig) -> Platform:
     for stack in (dr, primary, global_):
         cdk.Tags.of(stack).add("Application", "orders-dr")
         cdk.Tags.of(stack).add("Environment", config.environment)
-    return Platform(dr=dr, primary=primary, global_=global_)
+    return Platform(config=config, dr=dr, primary=primary, global_=global_)
