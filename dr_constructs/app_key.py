@@ -83,6 +83,7 @@ class AppKey(Construct):
             ]
         )
         self.alias_name = alias
+        self._publishers: set[str] = set()
         self.key = kms.Key(
             self,
             "Key",
@@ -92,4 +93,49 @@ class AppKey(Construct):
             pending_window=cdk.Duration.days(30),
             policy=policy,
             removal_policy=removal_policy,
+        )
+
+    def allow_cloudwatch_logs(self) -> None:
+        """Let CloudWatch Logs encrypt this account's log groups in the key's region."""
+        stack = cdk.Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )
+
+    def allow_service_publisher(self, service_principal: str) -> None:
+        """Let an AWS service that publishes into this key's topics and queues (CloudWatch
+        alarms, EventBridge rules) encrypt its messages, on behalf of this account only.
+
+        Safe to call once per consumer: each service is added once.
+        """
+        if service_principal in self._publishers:
+            return
+        self._publishers.add(service_principal)
+        service = service_principal.split(".")[0].capitalize()
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"{service}PublishesForThisAccount",
+                principals=[iam.ServicePrincipal(service_principal)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            )
         )

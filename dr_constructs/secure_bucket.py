@@ -1,18 +1,14 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from dr_constructs import nag
 from dr_constructs.app_key import alias_arn
-
-
-def _nag_arn(arn: str) -> str:
-    """An ARN as cdk-nag prints it in a finding ID."""
-    return arn.replace(cdk.Aws.PARTITION, "<AWS::Partition>")
 
 
 def lifecycle_rules() -> list[s3.LifecycleRule]:
@@ -152,6 +148,7 @@ class ReplicationToRegion(Construct):
         partition, account = cdk.Aws.PARTITION, stack.account
         source_arn = f"arn:{partition}:s3:::{source_bucket_name}"
         self.destination_bucket_arn = f"arn:{partition}:s3:::{destination_bucket_name}"
+        destination_keys = f"arn:{partition}:kms:{destination_region}:{account}:key/*"
         self.destination_key_alias_arn = alias_arn(
             alias=destination_key_alias, region=destination_region, account=account
         )
@@ -199,7 +196,7 @@ class ReplicationToRegion(Construct):
                     sid="EncryptReplicasWithDestinationKey",
                     actions=["kms:Encrypt", "kms:GenerateDataKey"],
                     # Pinned to the one key carrying the DR alias: its ID is not known in this region.
-                    resources=[f"arn:{partition}:kms:{destination_region}:{account}:key/*"],
+                    resources=[destination_keys],
                     conditions={
                         "ForAnyValue:StringEquals": {"kms:ResourceAliases": destination_key_alias},
                         "StringEquals": {"kms:ViaService": f"s3.{destination_region}.amazonaws.com"},
@@ -214,19 +211,21 @@ class ReplicationToRegion(Construct):
             ],
         )
         Validations.of(self.policy).acknowledge(
-            Acknowledgment(
-                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{_nag_arn(source_arn)}/*]",
+            nag.wildcard_resource(
+                self,
+                f"{source_arn}/*",
                 reason="Replication reads every object version of the source bucket; the "
                 "wildcard is the object part of this one bucket's ARN.",
             ),
-            Acknowledgment(
-                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{_nag_arn(self.destination_bucket_arn)}/*]",
+            nag.wildcard_resource(
+                self,
+                f"{self.destination_bucket_arn}/*",
                 reason="Replication writes every replica into the DR bucket; the wildcard is "
                 "the object part of this one bucket's ARN.",
             ),
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-IAM5[Resource::"
-                f"arn:<AWS::Partition>:kms:{destination_region}:{account}:key/*]",
+            nag.wildcard_resource(
+                self,
+                destination_keys,
                 reason="The DR key's ID is not known in the primary region at synth; "
                 "kms:ResourceAliases pins the statement to the one key with the DR alias, "
                 "used only through S3 in the DR region.",

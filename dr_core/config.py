@@ -6,10 +6,12 @@ context or the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from dr_core.errors import ConfigError
@@ -39,7 +41,22 @@ CONTEXT_KEYS = (
     "primaryRegion",
     "drRegion",
     "availabilityZones",
+    "vpcCidrs",
+    "egress",
+    "orderFunctionConcurrency",
+    "healthFunctionConcurrency",
+    "logRetentionDays",
+    "powertoolsLayerVersion",
+    "databaseInstanceType",
+    "parameterReconcileMinutes",
+    "deadLetterMaxAgeSeconds",
 )
+
+# What CloudWatch Logs accepts as a retention period.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
 
 _ENVIRONMENT = re.compile(r"[a-z][a-z0-9]{0,9}")
 _SUFFIX = re.compile(r"(?:-?[a-z0-9]+)*")
@@ -48,10 +65,34 @@ _DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
 
 
+class Egress(Enum):
+    """How functions in private subnets reach AWS APIs."""
+
+    ENDPOINTS = "endpoints"  # VPC endpoints only; subnets have no route to the internet
+    NAT = "nat"  # a NAT gateway per AZ; gateway endpoints still carry DynamoDB and S3
+
+
 @dataclass(frozen=True)
 class RegionConfig:
     name: str
     availability_zones: tuple[str, ...]
+    vpc_cidr: str
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    # 0 leaves a function on the account's unreserved pool (new accounts may
+    # have a quota too small to reserve anything).
+    order_concurrency: int
+    health_concurrency: int
+    log_retention_days: int
+    powertools_layer_version: int
+
+
+@dataclass(frozen=True)
+class OperationsConfig:
+    parameter_reconcile_minutes: int
+    dead_letter_max_age_seconds: int
 
 
 @dataclass(frozen=True)
@@ -62,6 +103,10 @@ class AppConfig:
     account: str
     primary: RegionConfig
     dr: RegionConfig
+    egress: Egress
+    compute: ComputeConfig
+    database_instance_type: str
+    operations: OperationsConfig
 
     @property
     def global_region(self) -> str:
@@ -79,14 +124,32 @@ class AppConfig:
             raise ConfigError(
                 "drRegion", f"'{dr_region}' is also the primary region; pick a different region"
             )
-        zones = _zone_map(context)
+        zones = _region_map(context, "availabilityZones", '{"us-east-1": ["us-east-1a", "us-east-1b"]}')
+        cidrs = _region_map(context, "vpcCidrs", '{"us-east-1": "10.10.0.0/16"}')
+        primary_cidr, dr_cidr = _cidr_of(cidrs, primary_region), _cidr_of(cidrs, dr_region)
+        if ipaddress.ip_network(primary_cidr).overlaps(ipaddress.ip_network(dr_cidr)):
+            raise ConfigError(
+                "vpcCidrs", f"{primary_cidr} and {dr_cidr} overlap; the regions need distinct ranges"
+            )
         return cls(
             environment=_environment(context),
             suffix=_suffix(context),
             domain=_domain(context),
             account=_account(context),
-            primary=RegionConfig(primary_region, _zones_of(zones, primary_region)),
-            dr=RegionConfig(dr_region, _zones_of(zones, dr_region)),
+            primary=RegionConfig(primary_region, _zones_of(zones, primary_region), primary_cidr),
+            dr=RegionConfig(dr_region, _zones_of(zones, dr_region), dr_cidr),
+            egress=_egress(context),
+            compute=ComputeConfig(
+                order_concurrency=_integer(context, "orderFunctionConcurrency", 0, 1000),
+                health_concurrency=_integer(context, "healthFunctionConcurrency", 0, 100),
+                log_retention_days=_log_retention(context),
+                powertools_layer_version=_integer(context, "powertoolsLayerVersion", 1, 10_000),
+            ),
+            database_instance_type=_instance_type(context),
+            operations=OperationsConfig(
+                parameter_reconcile_minutes=_integer(context, "parameterReconcileMinutes", 5, 1440),
+                dead_letter_max_age_seconds=_integer(context, "deadLetterMaxAgeSeconds", 60, 1_209_600),
+            ),
         )
 
 
@@ -154,17 +217,62 @@ def _region(context: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def _zone_map(context: Mapping[str, Any]) -> Mapping[str, Any]:
-    value = context.get("availabilityZones")
+def _region_map(context: Mapping[str, Any], key: str, example: str) -> Mapping[str, Any]:
+    value = context.get(key)
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
             value = None
     if not isinstance(value, Mapping):
+        raise ConfigError(key, f"must map each region to its value, e.g. {example}")
+    return value
+
+
+def _cidr_of(cidrs: Mapping[str, Any], region: str) -> str:
+    value = cidrs.get(region)
+    try:
+        network = ipaddress.ip_network(str(value), strict=True)
+    except ValueError:
+        network = None
+    if network is None or network.version != 4 or not 16 <= network.prefixlen <= 20 or not network.is_private:
+        raise ConfigError("vpcCidrs", f"{region}: '{value}' must be a private IPv4 range from /16 to /20")
+    return str(network)
+
+
+def _integer(context: Mapping[str, Any], key: str, low: int, high: int) -> int:
+    value = context.get(key)
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise ConfigError(key, f"'{value}' must be a whole number from {low} to {high}")
+    return number
+
+
+def _log_retention(context: Mapping[str, Any]) -> int:
+    value = context.get("logRetentionDays")
+    if str(value) not in {str(days) for days in LOG_RETENTION_DAYS}:
         raise ConfigError(
-            "availabilityZones",
-            'must map each region to its zones, e.g. {"us-east-1": ["us-east-1a", "us-east-1b"]}',
+            "logRetentionDays", f"'{value}' is not a CloudWatch Logs retention; allowed: {LOG_RETENTION_DAYS}"
+        )
+    return int(str(value))
+
+
+def _egress(context: Mapping[str, Any]) -> Egress:
+    value = _text(context, "egress")
+    try:
+        return Egress(value)
+    except ValueError:
+        raise ConfigError("egress", f"'{value}' is not allowed; use 'endpoints' or 'nat'") from None
+
+
+def _instance_type(context: Mapping[str, Any]) -> str:
+    value = _text(context, "databaseInstanceType")
+    if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", value):
+        raise ConfigError(
+            "databaseInstanceType", f"'{value}' is not an instance type like m7g.large (without 'db.')"
         )
     return value
 

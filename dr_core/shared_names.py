@@ -19,6 +19,8 @@ class RegionNames:
     key_alias: str
     data_bucket: str
     access_log_bucket: str
+    # Where this region's SSM parameters live; the primary's are replicated to the DR's.
+    parameter_path: str
 
     @classmethod
     def of(cls, naming: Naming, region: str, *, role: str) -> RegionNames:
@@ -28,6 +30,7 @@ class RegionNames:
             key_alias=naming.kms_alias("orders", region=region),
             data_bucket=naming.bucket("orderdata", region=region),
             access_log_bucket=naming.bucket("accesslogs", region=region),
+            parameter_path=naming.name(Kind.SSM_PATH, "orders", region=region) + "/",
         )
 
 

@@ -9,12 +9,14 @@ from dr_constructs.orders_table import GlobalOrdersTable
 from dr_constructs.secure_bucket import AccessLogBucket, SecureBucket
 from dr_core.config import AppConfig
 from dr_core.shared_names import SharedNames
+from stacks.regional_services import add_regional_services
 from stacks.regional_stack import RegionalStack
 
 
 class DrRegionStack(RegionalStack):
-    """The DR region: its key and the replica bucket. Deployed first, so the
-    primary's global table and replication rule find them in place."""
+    """The DR region: its key, the replica bucket, and the same order service as the
+    primary, working on the DR replica. Deployed first, so the primary's global
+    table and replication rule find the key and bucket in place."""
 
     def __init__(self, scope: Construct, id: str, *, config: AppConfig, names: SharedNames) -> None:
         super().__init__(
@@ -40,6 +42,10 @@ class DrRegionStack(RegionalStack):
         self.orders_table: dynamodb.ITableV2 = GlobalOrdersTable.replica_in(
             self, "OrdersReplica", table_name=names.orders_table
         )
+        self.services = add_regional_services(
+            self, config=config, region=config.dr, region_names=names.dr, names=names, key=self.key
+        )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
+        cdk.CfnOutput(self, "HealthUrl", value=self.services.orders.health_url.url)
         cdk.CfnOutput(self, "ReplicaBucketName", value=self.data.bucket.bucket_name)
         cdk.CfnOutput(self, "OrdersReplicaArn", value=self.orders_table.table_arn)

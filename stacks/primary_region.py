@@ -4,15 +4,22 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from dr_constructs.app_key import AppKey, alias_arn
+from dr_constructs.dead_letter_queue import DeadLetterQueue
+from dr_constructs.orders_database import OrdersDatabase
 from dr_constructs.orders_table import GlobalOrdersTable
+from dr_constructs.parameter_replication import ParameterReplication
 from dr_constructs.secure_bucket import AccessLogBucket, ReplicationToRegion, SecureBucket
+from dr_constructs.service_function import ServiceFunction
 from dr_core.config import AppConfig
+from dr_core.naming import Kind
 from dr_core.shared_names import SharedNames
+from stacks.regional_services import add_regional_services
 from stacks.regional_stack import RegionalStack
 
 
 class PrimaryRegionStack(RegionalStack):
-    """The primary region: its key, the global orders table and the replicated data bucket."""
+    """The primary region: its key, the global orders table, the replicated data bucket,
+    the order service, the PostgreSQL database and the parameter replication to DR."""
 
     def __init__(self, scope: Construct, id: str, *, config: AppConfig, names: SharedNames) -> None:
         super().__init__(
@@ -59,6 +66,66 @@ class PrimaryRegionStack(RegionalStack):
             access_logs=access_logs.bucket,
             replication=self.replication,
         )
+        self.services = add_regional_services(
+            self, config=config, region=config.primary, region_names=names.primary, names=names, key=self.key
+        )
+        naming, region = config.naming, config.primary.name
+        self.database = OrdersDatabase(
+            self,
+            "Database",
+            network=self.services.network,
+            key=self.key.key,
+            instance_identifier=naming.name(Kind.RDS_INSTANCE, "orders-db", region=region),
+            secret_name=naming.name(Kind.SECRET, "orders-db-admin", region=region),
+            instance_type=config.database_instance_type,
+            replica_region=config.dr.name,
+            replica_key_arn=alias_arn(
+                alias=names.dr.key_alias, region=config.dr.name, account=config.account
+            ),
+        )
+        self.parameter_dead_letters = DeadLetterQueue(
+            self,
+            "ParameterReplicationDeadLetters",
+            queue_name=naming.name(Kind.SQS_QUEUE, "ssm-replication-dlq", region=region),
+            key=self.key.key,
+            alert_topic=self.services.alert_topic.topic,
+            max_age=cdk.Duration.seconds(config.operations.dead_letter_max_age_seconds),
+            feeds_from="the SSM parameter replicator",
+        )
+        replicator = ServiceFunction(
+            self,
+            "ParameterReplicator",
+            function_name=naming.name(Kind.LAMBDA_FUNCTION, "ssm-replicator", region=region),
+            role_name=naming.name(Kind.IAM_ROLE, "ssm-replicator-fn", region=region),
+            asset="ssm_replicator",
+            description=f"Replicates {names.primary.parameter_path} to {config.dr.name} as SecureStrings",
+            environment={
+                "SOURCE_PATH": names.primary.parameter_path,
+                "TARGET_PATH": names.dr.parameter_path,
+                "TARGET_REGION": config.dr.name,
+                "TARGET_KEY_ID": names.dr.key_alias,
+            },
+            defaults=self.services.function_defaults,
+            timeout=cdk.Duration.minutes(5),
+        )
+        self.parameter_replication = ParameterReplication(
+            self,
+            "ParameterReplication",
+            replicator=replicator,
+            dead_letter=self.parameter_dead_letters,
+            source_path=names.primary.parameter_path,
+            source_key=self.key,
+            target_path=names.dr.parameter_path,
+            target_region=config.dr.name,
+            target_key_alias=names.dr.key_alias,
+            change_rule_name=naming.name(Kind.EVENT_RULE, "ssm-change", region=region),
+            deploy_rule_name=naming.name(Kind.EVENT_RULE, "ssm-after-deploy", region=region),
+            schedule_name=naming.name(Kind.SCHEDULE, "ssm-reconcile", region=region),
+            scheduler_role_name=naming.name(Kind.IAM_ROLE, "ssm-reconcile-scheduler", region=region),
+            reconcile_every=cdk.Duration.minutes(config.operations.parameter_reconcile_minutes),
+        )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
+        cdk.CfnOutput(self, "HealthUrl", value=self.services.orders.health_url.url)
+        cdk.CfnOutput(self, "DatabaseSecretName", value=self.database.instance.secret.secret_name)
         cdk.CfnOutput(self, "OrdersTableName", value=self.orders.table.table_name)
         cdk.CfnOutput(self, "DataBucketName", value=self.data.bucket.bucket_name)

@@ -29,3 +29,14 @@ def only(template, resource_type: str) -> tuple[str, dict[str, Any]]:
     found = template.find_resources(resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.items()))
+
+
+def at_path(template, path: str) -> tuple[str, dict[str, Any]]:
+    """The resource a construct path made, e.g. 'PrimaryRegion/DataReplication/Role/Resource'."""
+    found = [
+        (logical_id, resource)
+        for logical_id, resource in template.to_json()["Resources"].items()
+        if resource.get("Metadata", {}).get("aws:cdk:path") == path
+    ]
+    assert len(found) == 1, f"expected one resource at {path}, found {[i for i, _ in found]}"
+    return found[0]

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def default_context(**overrides: Any) -> dict[str, Any]:
     """cdk.json's context, as `cdk synth` passes it to the app, with overrides."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    return {**context, **overrides}
+    # The CLI turns construct-path metadata on; tests find resources by those paths.
+    return {**context, "aws:cdk:enable-path-metadata": True, **overrides}
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match
 
-from tests.cfn import only, render
+from tests.cfn import at_path, only, render
 
 SOURCE = "dev-us-east-1-orderdata-123456789012-v1"
 DESTINATION = "dev-us-west-2-orderdata-123456789012-v1"
@@ -54,7 +54,7 @@ def test_replication_is_configured_by_the_l2_bucket_not_a_cfn_override(platform)
 
 
 def test_bucket_waits_for_the_replication_policy(primary):
-    (policy_id, _) = only(primary, "AWS::IAM::Policy")
+    (policy_id, _) = at_path(primary, "PrimaryRegion/DataReplication/Policy/Resource")
     assert policy_id in _bucket(primary, SOURCE)["DependsOn"]
 
 
@@ -144,12 +144,12 @@ def test_access_log_buckets_use_s3_managed_keys_because_log_delivery_needs_it(dr
 
 
 def _role_statements(primary):
-    (_, policy) = only(primary, "AWS::IAM::Policy")
+    (_, policy) = at_path(primary, "PrimaryRegion/DataReplication/Policy/Resource")
     return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
 
 
 def test_replication_role_is_assumed_only_by_s3(primary):
-    (_, role) = only(primary, "AWS::IAM::Role")
+    (_, role) = at_path(primary, "PrimaryRegion/DataReplication/Role/Resource")
     assert role["Properties"]["RoleName"] == "dev-us-east-1-orderdata-replication-v1"
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from dr_constructs import nag
+from dr_constructs.network import DATABASE_PORT, RegionalNetwork
+
+ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
+_ADMIN_USER = "orders_admin"
+
+
+class OrdersDatabase(Construct):
+    """PostgreSQL, Multi-AZ, in the isolated subnets of every AZ of the network.
+
+    Credentials are generated into Secrets Manager (never into the template),
+    rotated by the single-user rotation function, and replicated to the DR
+    region under the DR key, so a restored database in DR can be reached with
+    the same secret.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        network: RegionalNetwork,
+        key: kms.IKey,
+        instance_identifier: str,
+        secret_name: str,
+        instance_type: str,
+        replica_region: str,
+        replica_key_arn: str,
+    ) -> None:
+        super().__init__(scope, id)
+        zones = cdk.Stack.of(self).availability_zones
+        subnets = network.vpc.select_subnets(subnet_group_name="database")
+        if len(subnets.availability_zones) != len(zones):
+            raise ValueError(f"OrdersDatabase needs a database subnet in each of {zones}")
+        self.subnet_group = rds.SubnetGroup(
+            self,
+            "SubnetGroup",
+            description=f"Isolated subnets of {instance_identifier} in every AZ",
+            vpc=network.vpc,
+            vpc_subnets=network.database_subnets,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.instance = rds.DatabaseInstance(
+            self,
+            "Instance",
+            instance_identifier=instance_identifier,
+            engine=rds.DatabaseInstanceEngine.postgres(version=ENGINE_VERSION),
+            instance_type=ec2.InstanceType(instance_type),
+            vpc=network.vpc,
+            subnet_group=self.subnet_group,
+            security_groups=[network.database_security_group],
+            port=DATABASE_PORT,
+            multi_az=True,
+            storage_type=rds.StorageType.GP3,
+            allocated_storage=20,
+            max_allocated_storage=200,
+            storage_encrypted=True,
+            storage_encryption_key=key,
+            credentials=rds.Credentials.from_generated_secret(
+                _ADMIN_USER,
+                secret_name=secret_name,
+                encryption_key=key,
+                replica_regions=[
+                    secretsmanager.ReplicaRegion(
+                        region=replica_region,
+                        encryption_key=kms.Key.from_key_arn(self, "ReplicaSecretKey", replica_key_arn),
+                    )
+                ],
+            ),
+            iam_authentication=True,
+            deletion_protection=True,
+            backup_retention=cdk.Duration.days(14),
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            enable_performance_insights=True,
+            performance_insight_encryption_key=key,
+            monitoring_interval=cdk.Duration.seconds(60),
+            cloudwatch_logs_exports=["postgresql", "upgrade"],
+            publicly_accessible=False,
+            removal_policy=cdk.RemovalPolicy.SNAPSHOT,
+        )
+        self.rotation = self.instance.add_rotation_single_user(
+            automatically_after=cdk.Duration.days(30),
+            vpc_subnets=network.function_subnets,
+            security_group=network.functions_security_group,
+            endpoint=network.interface_endpoints["SecretsManager"],
+        )
+        Validations.of(self.instance).acknowledge(
+            nag.rule(
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+                reason="Enhanced Monitoring's role needs exactly the AWS-maintained policy for it; it "
+                "only writes OS metrics to the RDSOSMetrics log group.",
+            ),
+            nag.rule(
+                "AwsSolutions-RDS11",
+                reason="The port is the PostgreSQL default on purpose: the database is in isolated "
+                "subnets and its security group admits only the functions' group, so a custom port "
+                "would add no protection.",
+            ),
+        )

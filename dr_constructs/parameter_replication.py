@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from constructs import Construct
+
+from dr_constructs import nag
+from dr_constructs.app_key import AppKey
+from dr_constructs.dead_letter_queue import DeadLetterQueue
+from dr_constructs.parameter_access import parameter_arns
+from dr_constructs.service_function import ServiceFunction
+
+_RETRIES = 2
+_MAX_EVENT_AGE = cdk.Duration.hours(1)
+
+
+class ParameterReplication(Construct):
+    """Copies every parameter under the primary path to the DR path as a SecureString
+    under the DR key, without a value ever entering a template, variable or log.
+
+    A Parameter Store change event replicates one parameter (deletes follow
+    deletes); a reconcile run syncs the whole path after every deploy of this
+    stack and on a schedule. Every way in is asynchronous, so every failure ends
+    in the dead-letter queue, whose alarms notify the alert topic.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        replicator: ServiceFunction,
+        dead_letter: DeadLetterQueue,
+        source_path: str,
+        source_key: AppKey,
+        target_path: str,
+        target_region: str,
+        target_key_alias: str,
+        change_rule_name: str,
+        deploy_rule_name: str,
+        schedule_name: str,
+        scheduler_role_name: str,
+        reconcile_every: cdk.Duration,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = cdk.Stack.of(self)
+        if target_region == stack.region:
+            raise ValueError("ParameterReplication needs a target in another region")
+        self.function = replicator.function
+        role = replicator.role
+        partition, account = stack.partition, stack.account
+        target_keys = f"arn:{partition}:kms:{target_region}:{account}:key/*"
+        for statement in (
+            iam.PolicyStatement(
+                actions=["ssm:GetParameter", "ssm:GetParametersByPath"],
+                resources=parameter_arns(
+                    source_path, region=stack.region, account=account, partition=partition
+                ),
+            ),
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[source_key.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"ssm.{stack.region}.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                actions=["ssm:GetParametersByPath", "ssm:PutParameter", "ssm:DeleteParameter"],
+                resources=parameter_arns(
+                    target_path, region=target_region, account=account, partition=partition
+                ),
+            ),
+            iam.PolicyStatement(
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                # The DR key's ID is unknown here: pinned to the key carrying the DR alias.
+                resources=[target_keys],
+                conditions={
+                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": target_key_alias},
+                    "StringEquals": {"kms:ViaService": f"ssm.{target_region}.amazonaws.com"},
+                },
+            ),
+        ):
+            role.add_to_policy(statement)
+        Validations.of(role).acknowledge(
+            nag.wildcard_resource(
+                self,
+                target_keys,
+                reason="The DR key's ID is not known in the primary region at synth; kms:ResourceAliases "
+                "pins the statement to the one key with the DR alias, used only through SSM.",
+            ),
+            *(
+                nag.wildcard_resource(
+                    self,
+                    parameter_arns(path, region=region, account=account, partition=partition)[1],
+                    reason="Replication covers every parameter below this one path of the naming "
+                    "convention, whatever operators create there.",
+                )
+                for region, path in ((stack.region, source_path), (target_region, target_path))
+            ),
+            nag.wildcard_action(
+                "kms:ReEncrypt*",
+                reason="CDK's send grant on the CMK-encrypted dead-letter queue (the on-failure "
+                "destination) includes it; it is limited to this region's key.",
+            ),
+            nag.wildcard_action(
+                "kms:GenerateDataKey*",
+                reason="CDK's send grant on the CMK-encrypted dead-letter queue (the on-failure "
+                "destination) includes it; it is limited to this region's key.",
+            ),
+        )
+
+        # EventBridge itself writes undeliverable events into the dead-letter queue's key.
+        source_key.allow_service_publisher("events.amazonaws.com")
+        self.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(dead_letter.queue),
+            retry_attempts=_RETRIES,
+            max_event_age=_MAX_EVENT_AGE,
+        )
+
+        def invoke(event: events.RuleTargetInput | None = None) -> targets.LambdaFunction:
+            return targets.LambdaFunction(
+                self.function,
+                event=event,
+                dead_letter_queue=dead_letter.queue,
+                retry_attempts=_RETRIES,
+                max_event_age=_MAX_EVENT_AGE,
+            )
+
+        self.change_rule = events.Rule(
+            self,
+            "OnParameterChange",
+            rule_name=change_rule_name,
+            description=f"Replicates changes below {source_path} to {target_region}",
+            event_pattern=events.EventPattern(
+                source=["aws.ssm"],
+                detail_type=["Parameter Store Change"],
+                detail={"name": [{"prefix": source_path}]},
+            ),
+            targets=[invoke()],
+        )
+        self.deploy_rule = events.Rule(
+            self,
+            "AfterDeploy",
+            rule_name=deploy_rule_name,
+            description=f"Reconciles {target_path} after every deploy of {stack.stack_name}",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudformation"],
+                detail_type=["CloudFormation Stack Status Change"],
+                detail={
+                    "stack-id": [stack.stack_id],
+                    "status-details": {"status": ["CREATE_COMPLETE", "UPDATE_COMPLETE"]},
+                },
+            ),
+            targets=[invoke()],
+        )
+        scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            role_name=scheduler_role_name,
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": account}}
+            ),
+            description="Lets EventBridge Scheduler start the parameter reconcile",
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Reconcile",
+            schedule_name=schedule_name,
+            description=f"Reconciles {target_path} with {source_path}",
+            schedule=scheduler.ScheduleExpression.rate(reconcile_every),
+            target=scheduler_targets.LambdaInvoke(
+                self.function,
+                input=scheduler.ScheduleTargetInput.from_object({"action": "reconcile"}),
+                dead_letter_queue=dead_letter.queue,
+                retry_attempts=_RETRIES,
+                max_event_age=_MAX_EVENT_AGE,
+                role=scheduler_role,
+            ),
+        )
+        Validations.of(scheduler_role).acknowledge(
+            nag.wildcard_resource(
+                self,
+                f"{self.function.function_arn}:*",
+                reason="CDK's invoke grant covers the replicator's versions and aliases; the "
+                "wildcard is the qualifier of this one function's ARN.",
+            ),
+            nag.wildcard_action(
+                "kms:ReEncrypt*",
+                reason="CDK's send grant on the CMK-encrypted dead-letter queue includes it; it is "
+                "limited to this region's key.",
+            ),
+            nag.wildcard_action(
+                "kms:GenerateDataKey*",
+                reason="CDK's send grant on the CMK-encrypted dead-letter queue includes it; it is "
+                "limited to this region's key.",
+            ),
+        )
