@@ -74,6 +74,13 @@ class ParameterReplication(Construct):
                     target_path, region=target_region, account=account, partition=partition
                 ),
             ),
+            # Reconcile reads each DR copy's type, key and tier (metadata only, never values).
+            # The action has no resource-level permissions.
+            iam.PolicyStatement(
+                actions=["ssm:DescribeParameters"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:RequestedRegion": target_region}},
+            ),
             iam.PolicyStatement(
                 actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
                 # The DR key's ID is unknown here: pinned to the key carrying the DR alias.
@@ -86,6 +93,12 @@ class ParameterReplication(Construct):
         ):
             role.add_to_policy(statement)
         Validations.of(role).acknowledge(
+            nag.wildcard_resource(
+                self,
+                "*",
+                reason="X-Ray segments, and ssm:DescribeParameters in the DR region (metadata "
+                "of the DR copies, never values), support no resource-level permissions.",
+            ),
             nag.wildcard_resource(
                 self,
                 target_keys,

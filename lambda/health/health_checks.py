@@ -34,7 +34,9 @@ def check_table(dynamodb: BaseClient, table_name: str) -> CheckResult:
         table_status = dynamodb.describe_table(TableName=table_name)["Table"]["TableStatus"]
     except Exception as error:  # any failure, expected or not, is an unhealthy answer, not a crash
         return CheckResult("table", ok=False, reason=type(error).__name__)
-    if table_status != "ACTIVE":
+    # UPDATING (an index or setting changing) still serves reads and writes: failing over for it
+    # would move traffic away from a working region.
+    if table_status not in ("ACTIVE", "UPDATING"):
         return CheckResult("table", ok=False, reason=f"TableStatus {table_status}")
     return CheckResult("table", ok=True)
 

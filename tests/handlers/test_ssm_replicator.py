@@ -36,7 +36,7 @@ ENV = {
     "TARGET_REGION": "us-west-2",
     "TARGET_KEY_ID": DR_KEY_ALIAS,
     "POWERTOOLS_TRACE_DISABLED": "1",
-    # The highest log level anyone could set: the no-leak tests must hold even there.
+    # The most verbose level anyone could set: the no-leak tests must hold even there.
     "POWERTOOLS_LOG_LEVEL": "DEBUG",
 }
 
