@@ -6,8 +6,21 @@ import pytest
 
 from tests.conftest import synthesize
 
-# Every property that carries a physical name in the templates.
-NAME_PROPERTIES = ("BucketName", "TableName", "RoleName", "AliasName", "DashboardName")
+# Every property that carries a physical name in the templates, by resource type.
+NAME_PROPERTIES = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::DynamoDB::GlobalTable": "TableName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::RDS::DBInstance": "DBInstanceIdentifier",
+    "AWS::SecretsManager::Secret": "Name",
+    "AWS::Events::Rule": "Name",
+    "AWS::Scheduler::Schedule": "Name",
+}
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +34,15 @@ def _physical_names(synthesized):
     names = [stack.stack_name for stack in synthesized.stacks]
     for stack in synthesized.stacks:
         for resource in synthesized.template_json(stack)["Resources"].values():
-            for prop in NAME_PROPERTIES:
-                if prop in resource.get("Properties", {}):
-                    names.append(resource["Properties"][prop])
+            prop = NAME_PROPERTIES.get(resource["Type"])
+            if prop and prop in resource["Properties"]:
+                names.append(resource["Properties"][prop])
     return names
 
 
 def test_every_physical_name_carries_the_environment_and_suffix(renamed):
     names = _physical_names(renamed)
-    assert len(names) >= 12
+    assert len(names) >= 30
     for name in names:
         assert name.removeprefix("alias/").startswith("stage-"), name
         assert name.endswith("-qa7"), name

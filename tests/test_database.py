@@ -1,0 +1,226 @@
+"""The orders database: Multi-AZ PostgreSQL in the primary's isolated subnets, generated and
+rotated credentials replicated to DR under the DR key; nothing of it in the DR stack."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from tests.cfn import at_path, only, render
+
+INSTANCE = "PrimaryRegion/Database/Instance/Resource"
+SECRET = "PrimaryRegion/Database/Instance/Secret/Resource"
+ATTACHMENT = "PrimaryRegion/Database/Instance/Secret/Attachment/Resource"
+ROTATION_APP = "PrimaryRegion/Database/Instance/RotationSingleUser/Resource"
+DATABASE_SG = "PrimaryRegion/Network/DatabaseSecurityGroup/Resource"
+FUNCTIONS_SG = "PrimaryRegion/Network/FunctionsSecurityGroup/Resource"
+ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
+DR_ALIAS_ARN = "arn:aws:kms:us-west-2:123456789012:alias/dev-us-west-2-orders-v1"
+
+
+def _key_arn(template):
+    (key_id, _) = only(template, "AWS::KMS::Key")
+    return {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def _group_id(template, path):
+    (group_id, _) = at_path(template, path)
+    return {"Fn::GetAtt": [group_id, "GroupId"]}
+
+
+def _subnets(template, refs):
+    """The AWS::EC2::Subnet resources a list of {"Ref": ...} points at, with their tags as a dict."""
+    resources = template.find_resources("AWS::EC2::Subnet")
+    found = []
+    for ref in refs:
+        subnet = resources[ref["Ref"]]["Properties"]
+        found.append({**subnet, "Tags": {t["Key"]: t["Value"] for t in subnet["Tags"]}})
+    return found
+
+
+def test_primary_has_one_postgres_17_9_instance_and_the_dr_stack_none(primary, dr):
+    primary.resource_count_is("AWS::RDS::DBInstance", 1)
+    (_, instance) = at_path(primary, INSTANCE)
+    assert instance["Properties"]["Engine"] == "postgres"
+    assert instance["Properties"]["EngineVersion"] == "17.9"
+    assert instance["Properties"]["DBInstanceIdentifier"] == "dev-us-east-1-orders-db-v1"
+    # DR restores from snapshots; a database (or its own copy of the secret) there would collide.
+    dr.resource_count_is("AWS::RDS::DBInstance", 0)
+    dr.resource_count_is("AWS::RDS::DBSubnetGroup", 0)
+    dr.resource_count_is("AWS::SecretsManager::Secret", 0)
+
+
+def test_instance_is_multi_az_private_encrypted_and_protected(primary):
+    key_arn = _key_arn(primary)
+    primary.has_resource(
+        "AWS::RDS::DBInstance",
+        {
+            "Properties": Match.object_like(
+                {
+                    "DBInstanceIdentifier": "dev-us-east-1-orders-db-v1",
+                    "MultiAZ": True,
+                    "PubliclyAccessible": False,
+                    "StorageEncrypted": True,
+                    "KmsKeyId": key_arn,
+                    "DeletionProtection": True,
+                    "BackupRetentionPeriod": 14,
+                    "EnableIAMDatabaseAuthentication": True,
+                    "Port": "5432",
+                }
+            ),
+            "DeletionPolicy": "Snapshot",
+            "UpdateReplacePolicy": "Snapshot",
+        },
+    )
+
+
+def test_performance_insights_are_encrypted_with_the_primary_key(primary):
+    (_, instance) = at_path(primary, INSTANCE)
+    assert instance["Properties"]["EnablePerformanceInsights"] is True
+    assert instance["Properties"]["PerformanceInsightsKMSKeyId"] == _key_arn(primary)
+
+
+def test_subnet_group_is_the_three_isolated_database_subnets_one_per_az(primary):
+    # Given the instance's subnet group
+    (_, instance) = at_path(primary, INSTANCE)
+    (group_id, group) = only(primary, "AWS::RDS::DBSubnetGroup")
+    assert instance["Properties"]["DBSubnetGroupName"] == {"Ref": group_id}
+    # When its subnet Refs are resolved to the VPC's subnets
+    subnets = _subnets(primary, group["Properties"]["SubnetIds"])
+    # Then they are exactly the database subnets, isolated and private, one in each AZ
+    assert sorted(s["AvailabilityZone"] for s in subnets) == ZONES
+    assert [s["Tags"]["aws-cdk:subnet-name"] for s in subnets] == ["database"] * 3
+    assert [s["Tags"]["aws-cdk:subnet-type"] for s in subnets] == ["Isolated"] * 3
+    assert [s["MapPublicIpOnLaunch"] for s in subnets] == [False] * 3
+
+
+def test_the_database_group_is_the_instances_only_security_group(primary):
+    (_, instance) = at_path(primary, INSTANCE)
+    assert instance["Properties"]["VPCSecurityGroups"] == [_group_id(primary, DATABASE_SG)]
+
+
+def _ingress_rules(template, group):
+    """Every ingress rule of a group: inline ones and AWS::EC2::SecurityGroupIngress resources."""
+    (group_id, resource) = at_path(template, group)
+    rules = list(resource["Properties"].get("SecurityGroupIngress", []))
+    for ingress in template.find_resources("AWS::EC2::SecurityGroupIngress").values():
+        if ingress["Properties"]["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}:
+            rules.append(
+                {k: v for k, v in ingress["Properties"].items() if k not in ("GroupId", "Description")}
+            )
+    return rules
+
+
+def test_only_the_functions_group_reaches_the_database_and_only_on_its_port(primary):
+    (instance_id, _) = at_path(primary, INSTANCE)
+    database_port = (5432, {"Fn::GetAtt": [instance_id, "Endpoint.Port"]})  # the instance's Port: 5432
+    rules = _ingress_rules(primary, DATABASE_SG)
+    assert rules, "the database must be reachable from the functions"
+    for rule in rules:
+        assert set(rule) == {"IpProtocol", "FromPort", "ToPort", "SourceSecurityGroupId"}, rule
+        assert rule["IpProtocol"] == "tcp"
+        assert rule["FromPort"] == rule["ToPort"]
+        assert rule["FromPort"] in database_port
+        assert rule["SourceSecurityGroupId"] == _group_id(primary, FUNCTIONS_SG)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Duplicate rule: RegionalNetwork adds functions->database tcp/5432, and the rotation "
+    "(SecretRotation -> instance.connections.allowDefaultPortFrom) adds the same rule again on "
+    "the instance's Endpoint.Port token; EC2 rejects the second one (InvalidPermission.Duplicate).",
+)
+def test_the_database_group_has_exactly_one_ingress_rule_tcp_5432_from_the_functions(primary):
+    assert _ingress_rules(primary, DATABASE_SG) == [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 5432,
+            "ToPort": 5432,
+            "SourceSecurityGroupId": _group_id(primary, FUNCTIONS_SG),
+        }
+    ]
+
+
+def test_the_database_group_has_no_egress(primary):
+    # Given the database group
+    (group_id, group) = at_path(primary, DATABASE_SG)
+    # Then its only egress is CDK's placeholder that matches no traffic (allow_all_outbound=False)
+    assert group["Properties"]["SecurityGroupEgress"] == [
+        {
+            "CidrIp": "255.255.255.255/32",
+            "Description": "Disallow all traffic",
+            "FromPort": 252,
+            "IpProtocol": "icmp",
+            "ToPort": 86,
+        }
+    ]
+    # And no separate egress rule opens it, to 0.0.0.0/0 or anywhere else
+    own = {"Fn::GetAtt": [group_id, "GroupId"]}
+    egress = primary.find_resources("AWS::EC2::SecurityGroupEgress").values()
+    assert [e for e in egress if e["Properties"]["GroupId"] == own] == []
+
+
+def test_credentials_are_generated_into_a_cmk_encrypted_secret_never_the_template(primary):
+    (secret_id, secret) = at_path(primary, SECRET)
+    properties = secret["Properties"]
+    assert "SecretString" not in properties
+    assert properties["Name"] == "dev-us-east-1-orders-db-admin-v1"
+    assert properties["KmsKeyId"] == _key_arn(primary)
+    generated = properties["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "password"
+    assert generated["SecretStringTemplate"] == '{"username":"orders_admin"}'
+    # The instance reads its password from the secret at deploy time.
+    (_, instance) = at_path(primary, INSTANCE)
+    assert render(instance["Properties"]["MasterUserPassword"]) == (
+        f"{{{{resolve:secretsmanager:<Ref:{secret_id}>:SecretString:password::}}}}"
+    )
+    primary.resource_count_is("AWS::SecretsManager::Secret", 1)
+
+
+def test_secret_is_replicated_to_dr_under_the_dr_key_alias(primary):
+    (_, secret) = at_path(primary, SECRET)
+    (replica,) = secret["Properties"]["ReplicaRegions"]
+    assert replica["Region"] == "us-west-2"
+    assert render(replica["KmsKeyId"]) == DR_ALIAS_ARN
+
+
+def test_secret_is_rotated_every_30_days(primary):
+    # Given the one rotation schedule
+    (_, schedule) = only(primary, "AWS::SecretsManager::RotationSchedule")
+    (secret_id, _) = at_path(primary, SECRET)
+    (attachment_id, attachment) = at_path(primary, ATTACHMENT)
+    (instance_id, _) = at_path(primary, INSTANCE)
+    (rotation_id, _) = at_path(primary, ROTATION_APP)
+    # Then it rotates the database secret (through its attachment to the instance) every 30 days
+    assert schedule["Properties"]["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
+    assert schedule["Properties"]["SecretId"] == {"Ref": attachment_id}
+    assert attachment["Properties"] == {
+        "SecretId": {"Ref": secret_id},
+        "TargetId": {"Ref": instance_id},
+        "TargetType": "AWS::RDS::DBInstance",
+    }
+    # With the single-user rotation function
+    assert schedule["Properties"]["RotationLambdaARN"] == {
+        "Fn::GetAtt": [rotation_id, "Outputs.RotationLambdaARN"]
+    }
+
+
+def test_rotation_function_runs_in_the_functions_subnets_with_the_functions_group(primary):
+    (_, application) = at_path(primary, ROTATION_APP)
+    assert application["Type"] == "AWS::Serverless::Application"
+    parameters = application["Properties"]["Parameters"]
+    subnet_ids = render(parameters["vpcSubnetIds"]).split(",")
+    subnets = _subnets(primary, [{"Ref": s.removeprefix("<Ref:").removesuffix(">")} for s in subnet_ids])
+    assert sorted(s["AvailabilityZone"] for s in subnets) == ZONES
+    assert [s["Tags"]["aws-cdk:subnet-name"] for s in subnets] == ["functions"] * 3
+    assert parameters["vpcSecurityGroupIds"] == _group_id(primary, FUNCTIONS_SG)
+    assert parameters["kmsKeyArn"] == _key_arn(primary)
+
+
+def test_rotation_function_reaches_secrets_manager_through_the_vpc_endpoint(primary):
+    # The private subnets have no route out: rotation must use the interface endpoint.
+    (_, application) = at_path(primary, ROTATION_APP)
+    (endpoint_id, _) = at_path(primary, "PrimaryRegion/Network/Vpc/SecretsManagerEndpoint/Resource")
+    assert render(application["Properties"]["Parameters"]["endpoint"]) == (
+        f"https://<Ref:{endpoint_id}>.secretsmanager.us-east-1.<Ref:AWS::URLSuffix>"
+    )
