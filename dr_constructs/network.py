@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import Validations
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from dr_constructs import nag
+from dr_constructs.deploy_time_lookup import DeployTimeLookup
 from dr_core.config import Egress
 
 DATABASE_PORT = 5432
@@ -137,45 +136,24 @@ class RegionalNetwork(Construct):
                 ec2.Port.tcp(443),
                 f"HTTPS to {service} through its gateway endpoint",
             )
-        # The lookups share one provider function per stack, created by AwsCustomResource.
-        provider = stack.node.find_child("AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
-        Validations.of(provider).acknowledge(
-            nag.rule(
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                reason="The AwsCustomResource provider only writes its own logs; CDK attaches the "
-                "basic execution policy to it and offers no way to replace it.",
-            )
-        )
 
     def _gateway_prefix_list(self, service: str) -> str:
-        """The AWS-managed prefix list of a gateway-endpoint service, read at deploy time.
-
-        Its ID differs per region and looking it up at synth would need credentials.
-        """
+        """The AWS-managed prefix list of a gateway-endpoint service, read at deploy time:
+        its ID differs per region, and a synth-time lookup would need credentials."""
         region = cdk.Stack.of(self).region
-        lookup = cr.AwsCustomResource(
+        lookup = DeployTimeLookup(
             self,
             f"{service.capitalize()}PrefixList",
-            on_update=cr.AwsSdkCall(
-                service="EC2",
-                action="describeManagedPrefixLists",
-                parameters={
-                    "Filters": [{"Name": "prefix-list-name", "Values": [f"com.amazonaws.{region}.{service}"]}]
-                },
-                physical_resource_id=cr.PhysicalResourceId.of(f"{region}-{service}-prefix-list"),
-                output_paths=["PrefixLists.0.PrefixListId"],
-            ),
-            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(
-                resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE
-            ),
-            install_latest_aws_sdk=False,
+            service="EC2",
+            action="describeManagedPrefixLists",
+            parameters={
+                "Filters": [{"Name": "prefix-list-name", "Values": [f"com.amazonaws.{region}.{service}"]}]
+            },
+            output_path="PrefixLists.0.PrefixListId",
+            permissions=[iam.PolicyStatement(actions=["ec2:DescribeManagedPrefixLists"], resources=["*"])],
         )
-        Validations.of(lookup).acknowledge(
-            nag.wildcard_resource(
-                self,
-                "*",
-                reason="ec2:DescribeManagedPrefixLists supports no resource-level permissions; the call is "
-                "read-only and returns the public AWS-managed prefix list ID.",
-            )
+        lookup.acknowledge_unscoped(
+            "ec2:DescribeManagedPrefixLists supports no resource-level permissions; the call is "
+            "read-only and returns the public AWS-managed prefix list ID."
         )
-        return lookup.get_response_field("PrefixLists.0.PrefixListId")
+        return lookup.value

@@ -50,6 +50,16 @@ CONTEXT_KEYS = (
     "databaseInstanceType",
     "parameterReconcileMinutes",
     "deadLetterMaxAgeSeconds",
+    "hostedZoneId",
+    "apiSubdomain",
+    "primaryWeight",
+    "drWeight",
+    "healthCheckIntervalSeconds",
+    "healthCheckFailureThreshold",
+    "recordTtlSeconds",
+    "rtoTargetSeconds",
+    "alertEmail",
+    "alertHttpsEndpoint",
 )
 
 # What CloudWatch Logs accepts as a retention period.
@@ -96,6 +106,25 @@ class OperationsConfig:
 
 
 @dataclass(frozen=True)
+class TrafficConfig:
+    # Empty: the app creates the hosted zone for `domain` in its DNS stack.
+    hosted_zone_id: str
+    api_domain: str
+    primary_weight: int
+    dr_weight: int
+    health_check_interval_seconds: int
+    health_check_failure_threshold: int
+    record_ttl_seconds: int
+    rto_target_seconds: int
+
+
+@dataclass(frozen=True)
+class AlertingConfig:
+    email: str
+    https_endpoint: str
+
+
+@dataclass(frozen=True)
 class AppConfig:
     environment: str
     suffix: str
@@ -107,6 +136,8 @@ class AppConfig:
     compute: ComputeConfig
     database_instance_type: str
     operations: OperationsConfig
+    traffic: TrafficConfig
+    alerting: AlertingConfig
 
     @property
     def global_region(self) -> str:
@@ -131,10 +162,11 @@ class AppConfig:
             raise ConfigError(
                 "vpcCidrs", f"{primary_cidr} and {dr_cidr} overlap; the regions need distinct ranges"
             )
+        domain = _domain(context)
         return cls(
             environment=_environment(context),
             suffix=_suffix(context),
-            domain=_domain(context),
+            domain=domain,
             account=_account(context),
             primary=RegionConfig(primary_region, _zones_of(zones, primary_region), primary_cidr),
             dr=RegionConfig(dr_region, _zones_of(zones, dr_region), dr_cidr),
@@ -150,6 +182,8 @@ class AppConfig:
                 parameter_reconcile_minutes=_integer(context, "parameterReconcileMinutes", 5, 1440),
                 dead_letter_max_age_seconds=_integer(context, "deadLetterMaxAgeSeconds", 60, 1_209_600),
             ),
+            traffic=_traffic(context, domain),
+            alerting=AlertingConfig(email=_email(context), https_endpoint=_https_endpoint(context)),
         )
 
 
@@ -289,3 +323,47 @@ def _zones_of(zones: Mapping[str, Any], region: str) -> tuple[str, ...]:
         if not isinstance(zone, str) or not pattern.fullmatch(zone):
             raise ConfigError("availabilityZones", f"'{zone}' is not a zone of {region} (like {region}a)")
     return tuple(listed)
+
+
+def _traffic(context: Mapping[str, Any], domain: str) -> TrafficConfig:
+    zone_id = str(context.get("hostedZoneId") or "").strip()
+    if zone_id and not re.fullmatch(r"Z[A-Z0-9]{1,31}", zone_id):
+        raise ConfigError(
+            "hostedZoneId", f"'{zone_id}' is not a Route 53 hosted zone ID (like Z0123456789ABCDEFGHIJ)"
+        )
+    subdomain = _text(context, "apiSubdomain").lower()
+    if not _DOMAIN_LABEL.fullmatch(subdomain):
+        raise ConfigError("apiSubdomain", f"'{subdomain}' is not one DNS label (letters, digits, '-')")
+    primary_weight = _integer(context, "primaryWeight", 0, 255)
+    dr_weight = _integer(context, "drWeight", 0, 255)
+    if primary_weight == dr_weight == 0:
+        raise ConfigError("drWeight", "primaryWeight and drWeight are both 0; one region must take traffic")
+    interval = _integer(context, "healthCheckIntervalSeconds", 10, 30)
+    if interval not in (10, 30):
+        raise ConfigError(
+            "healthCheckIntervalSeconds", f"'{interval}' is not allowed; Route 53 checks every 10 or 30"
+        )
+    return TrafficConfig(
+        hosted_zone_id=zone_id,
+        api_domain=f"{subdomain}.{domain}",
+        primary_weight=primary_weight,
+        dr_weight=dr_weight,
+        health_check_interval_seconds=interval,
+        health_check_failure_threshold=_integer(context, "healthCheckFailureThreshold", 1, 10),
+        record_ttl_seconds=_integer(context, "recordTtlSeconds", 5, 300),
+        rto_target_seconds=_integer(context, "rtoTargetSeconds", 10, 3600),
+    )
+
+
+def _email(context: Mapping[str, Any]) -> str:
+    value = str(context.get("alertEmail") or "").strip()
+    if value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", value):
+        raise ConfigError("alertEmail", f"'{value}' is not an e-mail address; leave it empty for none")
+    return value
+
+
+def _https_endpoint(context: Mapping[str, Any]) -> str:
+    value = str(context.get("alertHttpsEndpoint") or "").strip()
+    if value and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value):
+        raise ConfigError("alertHttpsEndpoint", f"'{value}' is not an https:// URL; leave it empty for none")
+    return value

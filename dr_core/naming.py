@@ -47,6 +47,7 @@ class Kind(Enum):
     SCHEDULE = NameRule("EventBridge schedule", 64, r"[A-Za-z0-9_.-]+")
     EVENT_RULE = NameRule("EventBridge rule", 64, r"[A-Za-z0-9_.-]+")
     HTTP_API = NameRule("API Gateway API", 128, r"[A-Za-z0-9_-]+")
+    HEALTH_CHECK = NameRule("Route 53 health check Name tag", 255, r"[A-Za-z0-9_.-]+")
     STACK = NameRule("CloudFormation stack", 128, r"[A-Za-z][A-Za-z0-9-]*")
 
     @property

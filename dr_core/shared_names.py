@@ -21,6 +21,9 @@ class RegionNames:
     access_log_bucket: str
     # Where this region's SSM parameters live; the primary's are replicated to the DR's.
     parameter_path: str
+    alert_topic: str
+    health_function: str
+    alert_forwarder_function: str
 
     @classmethod
     def of(cls, naming: Naming, region: str, *, role: str) -> RegionNames:
@@ -31,7 +34,16 @@ class RegionNames:
             data_bucket=naming.bucket("orderdata", region=region),
             access_log_bucket=naming.bucket("accesslogs", region=region),
             parameter_path=naming.name(Kind.SSM_PATH, "orders", region=region) + "/",
+            alert_topic=naming.name(Kind.SNS_TOPIC, "alerts", region=region),
+            health_function=naming.name(Kind.LAMBDA_FUNCTION, "health", region=region),
+            alert_forwarder_function=naming.name(Kind.LAMBDA_FUNCTION, "alert-forwarder", region=region),
         )
+
+    def topic_arn(self, *, account: str, partition: str) -> str:
+        return f"arn:{partition}:sns:{self.region}:{account}:{self.alert_topic}"
+
+    def function_arn(self, function_name: str, *, account: str, partition: str) -> str:
+        return f"arn:{partition}:lambda:{self.region}:{account}:function:{function_name}"
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,9 @@ class SharedNames:
     primary: RegionNames
     dr: RegionNames
     global_stack: str
+    dns_stack: str
+    global_key_alias: str
+    global_alert_topic: str
     # A global table has one name in every region; it carries its home region.
     orders_table: str
     replication_role: str
@@ -52,6 +67,10 @@ class SharedNames:
             primary=RegionNames.of(naming, home, role="primary"),
             dr=RegionNames.of(naming, config.dr.name, role="dr"),
             global_stack=naming.name(Kind.STACK, "orders-global", region=config.global_region),
+            dns_stack=naming.name(Kind.STACK, "orders-dns", region=config.global_region),
+            # Distinct from the primary's when the primary region is the global one.
+            global_key_alias=naming.kms_alias("orders-global", region=config.global_region),
+            global_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-global", region=config.global_region),
             orders_table=naming.name(Kind.DYNAMODB_TABLE, "orders", region=home),
             replication_role=naming.name(Kind.IAM_ROLE, "orderdata-replication", region=home),
             dashboard=naming.name(Kind.DASHBOARD, "orders-dr", region=config.global_region),

@@ -43,7 +43,13 @@ class DrRegionStack(RegionalStack):
             self, "OrdersReplica", table_name=names.orders_table
         )
         self.services = add_regional_services(
-            self, config=config, region=config.dr, region_names=names.dr, names=names, key=self.key
+            self,
+            config=config,
+            region=config.dr,
+            region_names=names.dr,
+            other_region_names=names.primary,
+            names=names,
+            key=self.key,
         )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
         cdk.CfnOutput(self, "HealthUrl", value=self.services.orders.health_url.url)

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 
 from dr_core.config import AppConfig
+from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
+from stacks.dns_stack import DnsStack
 from stacks.dr_region import DrRegionStack
 from stacks.global_stack import GlobalStack
 from stacks.primary_region import PrimaryRegionStack
@@ -14,26 +16,41 @@ from stacks.primary_region import PrimaryRegionStack
 @dataclass(frozen=True)
 class Platform:
     config: AppConfig
+    rto: RtoBudget
+    dns: DnsStack | None
     dr: DrRegionStack
     primary: PrimaryRegionStack
     global_: GlobalStack
 
+    @property
+    def stacks(self) -> list[cdk.Stack]:
+        return [s for s in (self.dns, self.dr, self.primary, self.global_) if s is not None]
+
 
 def compose(app: cdk.App, config: AppConfig) -> Platform:
-    """The three stacks, in the order `cdk deploy --all` must follow.
+    """The stacks, in the order `cdk deploy --all` must follow.
 
-    DR first: the primary's global-table replica and replication rule name the DR
-    key and bucket. Global last: it watches both. The stacks share no tokens,
-    only names from the naming convention, so these dependencies are the only
-    ones and there is no cycle.
+    DNS first (when the app creates the zone): both regions validate their
+    certificates in it. DR next: the primary's global-table replica, replication
+    rule and alert subscriptions name the DR key, bucket, topic and forwarder.
+    Global last: it reads both regions' health URLs and API domains. The stacks
+    share no tokens, only names from the naming convention (generated IDs are
+    read at deploy time), so these dependencies are the only ones: no cycle.
     """
+    rto = RtoBudget.of(config.traffic)
+    rto.enforce(config.traffic.rto_target_seconds)
     names = SharedNames.of(config)
+    dns = None if config.traffic.hosted_zone_id else DnsStack(app, "Dns", config=config, names=names)
     dr = DrRegionStack(app, "DrRegion", config=config, names=names)
     primary = PrimaryRegionStack(app, "PrimaryRegion", config=config, names=names)
-    primary.add_stack_dependency(dr, "replicates into the DR key and bucket")
-    global_ = GlobalStack(app, "Global", config=config, names=names)
-    global_.add_stack_dependency(primary, "watches both regions' resources")
-    for stack in (dr, primary, global_):
+    global_ = GlobalStack(app, "Global", config=config, names=names, rto=rto)
+    if dns:
+        dr.add_stack_dependency(dns, "validates its certificate in the hosted zone")
+        primary.add_stack_dependency(dns, "validates its certificate in the hosted zone")
+    primary.add_stack_dependency(dr, "replicates into the DR key and bucket, subscribes the DR forwarder")
+    global_.add_stack_dependency(primary, "reads both regions' health URLs and API domains")
+    platform = Platform(config=config, rto=rto, dns=dns, dr=dr, primary=primary, global_=global_)
+    for stack in platform.stacks:
         cdk.Tags.of(stack).add("Application", "orders-dr")
         cdk.Tags.of(stack).add("Environment", config.environment)
-    return Platform(config=config, dr=dr, primary=primary, global_=global_)
+    return platform

@@ -3,6 +3,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from dr_constructs.alert_forwarding import subscribe_forwarder
 from dr_constructs.app_key import AppKey, alias_arn
 from dr_constructs.dead_letter_queue import DeadLetterQueue
 from dr_constructs.orders_database import OrdersDatabase
@@ -67,7 +68,13 @@ class PrimaryRegionStack(RegionalStack):
             replication=self.replication,
         )
         self.services = add_regional_services(
-            self, config=config, region=config.primary, region_names=names.primary, names=names, key=self.key
+            self,
+            config=config,
+            region=config.primary,
+            region_names=names.primary,
+            other_region_names=names.dr,
+            names=names,
+            key=self.key,
         )
         naming, region = config.naming, config.primary.name
         self.database = OrdersDatabase(
@@ -123,6 +130,25 @@ class PrimaryRegionStack(RegionalStack):
             schedule_name=naming.name(Kind.SCHEDULE, "ssm-reconcile", region=region),
             scheduler_role_name=naming.name(Kind.IAM_ROLE, "ssm-reconcile-scheduler", region=region),
             reconcile_every=cdk.Duration.minutes(config.operations.parameter_reconcile_minutes),
+        )
+        # Both cross-region alert subscriptions live here: this stack deploys after the DR
+        # stack, so the DR topic and forwarder already exist, and it owns the primary's.
+        partition, account = self.partition, config.account
+        subscribe_forwarder(
+            self,
+            "PrimaryAlertsToDrForwarder",
+            topic_arn=self.services.alert_topic.topic.topic_arn,
+            topic_region=config.primary.name,
+            forwarder_arn=names.dr.function_arn(
+                names.dr.alert_forwarder_function, account=account, partition=partition
+            ),
+        )
+        subscribe_forwarder(
+            self,
+            "DrAlertsToPrimaryForwarder",
+            topic_arn=names.dr.topic_arn(account=account, partition=partition),
+            topic_region=config.dr.name,
+            forwarder_arn=self.services.alert_forwarder.function.function_arn,
         )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
         cdk.CfnOutput(self, "HealthUrl", value=self.services.orders.health_url.url)

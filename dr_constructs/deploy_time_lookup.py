@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from dr_constructs import nag
+
+_PROVIDER_ID = "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
+
+
+class DeployTimeLookup(Construct):
+    """Reads one generated value (an ID, a host name) with an AWS API call at deploy time.
+
+    For values that exist only once another stack is deployed and cannot be
+    computed from the naming convention. Synth needs no credentials, and no
+    stack exports anything. The call runs again whenever its parameters change.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        service: str,
+        action: str,
+        parameters: Mapping[str, Any],
+        output_path: str,
+        permissions: Sequence[iam.PolicyStatement],
+        region: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        region = region or stack.region
+        self._resource = cr.AwsCustomResource(
+            self,
+            "Call",
+            on_update=cr.AwsSdkCall(
+                service=service,
+                action=action,
+                parameters=dict(parameters),
+                region=region,
+                physical_resource_id=cr.PhysicalResourceId.of(f"{service}-{action}-{region}-{id}"),
+                output_paths=[output_path],
+                logging=cr.Logging.with_data_hidden(),
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(list(permissions)),
+            install_latest_aws_sdk=False,
+        )
+        self.value: str = self._resource.get_response_field(output_path)
+        # One provider function per stack serves every lookup.
+        Validations.of(stack.node.find_child(_PROVIDER_ID)).acknowledge(
+            nag.rule(
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                reason="The AwsCustomResource provider only writes its own logs; CDK attaches the "
+                "basic execution policy to it and offers no way to replace it.",
+            )
+        )
+
+    def acknowledge_unscoped(self, reason: str) -> None:
+        """For read-only calls that support no resource-level permissions."""
+        Validations.of(self._resource).acknowledge(nag.wildcard_resource(self, "*", reason=reason))
