@@ -38,7 +38,7 @@ class Synthesized:
 
     @property
     def stacks(self) -> list[cdk.Stack]:
-        return [self.platform.dr, self.platform.primary, self.platform.global_]
+        return self.platform.stacks
 
 
 def synthesize(outdir: Path, **context: Any) -> Synthesized:

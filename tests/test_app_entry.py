@@ -33,6 +33,11 @@ def run_app(tmp_path, **overrides):
         ({"drRegion": "us-east-1"}, "config error: context key 'drRegion':"),
         # Valid characters, but the bucket names outgrow S3's 63: found while building.
         ({"suffix": "-" + "a" * 30}, "config error: context key 'suffix': makes the S3 bucket name"),
+        # A traffic config slower than the RTO target stops synth.
+        (
+            {"healthCheckIntervalSeconds": 30, "healthCheckFailureThreshold": 3},
+            "config error: context key 'rtoTargetSeconds': the traffic settings fail over in up to 115 s",
+        ),
     ],
 )
 def test_bad_context_exits_non_zero_with_one_line_and_no_traceback(tmp_path, overrides, expected):

@@ -102,8 +102,8 @@ def test_functions_may_open_only_https_to_aws_apis_and_the_database_port(request
     }
     endpoints = _group_id(template, stack_id, "EndpointsSecurityGroup")["Fn::GetAtt"][0]
     database = _group_id(template, stack_id, "DatabaseSecurityGroup")["Fn::GetAtt"][0]
-    (dynamodb_list, _) = at_path(template, f"{stack_id}/Network/DynamodbPrefixList/Resource/Default")
-    (s3_list, _) = at_path(template, f"{stack_id}/Network/S3PrefixList/Resource/Default")
+    (dynamodb_list, _) = at_path(template, f"{stack_id}/Network/DynamodbPrefixList/Call/Resource/Default")
+    (s3_list, _) = at_path(template, f"{stack_id}/Network/S3PrefixList/Call/Resource/Default")
     assert egress == {
         (443, 443, "group", endpoints),
         (5432, 5432, "group", database),
@@ -140,7 +140,7 @@ def test_database_and_endpoints_accept_only_the_functions_group(request, stack, 
 
 
 def test_the_gateway_prefix_lists_are_looked_up_at_deploy_time_not_synth(primary):
-    (_, lookup) = at_path(primary, "PrimaryRegion/Network/DynamodbPrefixList/Resource/Default")
+    (_, lookup) = at_path(primary, "PrimaryRegion/Network/DynamodbPrefixList/Call/Resource/Default")
     assert '"com.amazonaws.us-east-1.dynamodb"' in render(lookup["Properties"]["Update"])
 
 

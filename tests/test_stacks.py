@@ -4,21 +4,41 @@ from __future__ import annotations
 
 import json
 
+from tests.conftest import synthesize
+
 
 def test_each_stack_has_an_explicit_account_and_region(platform):
-    envs = {s.node.id: (s.account, s.region) for s in (platform.dr, platform.primary, platform.global_)}
+    envs = {s.node.id: (s.account, s.region) for s in platform.stacks}
     assert envs == {
+        "Dns": ("123456789012", "us-east-1"),
         "DrRegion": ("123456789012", "us-west-2"),
         "PrimaryRegion": ("123456789012", "us-east-1"),
         "Global": ("123456789012", "us-east-1"),
     }
 
 
-def test_deploy_order_is_dr_then_primary_then_global(platform):
+def test_deploy_order_is_dns_then_dr_then_primary_then_global(platform):
     # cdk deploy --all follows stack dependencies.
-    assert platform.primary.dependencies == [platform.dr]
+    assert platform.dns.dependencies == []
+    assert platform.dr.dependencies == [platform.dns]
+    assert set(platform.primary.dependencies) == {platform.dns, platform.dr}
     assert platform.global_.dependencies == [platform.primary]
-    assert platform.dr.dependencies == []
+
+
+def test_an_imported_hosted_zone_needs_no_dns_stack(tmp_path):
+    # Given hostedZoneId / When the app is built / Then the regions use the zone as given
+    imported = synthesize(tmp_path, hostedZoneId="Z0123456789ABCDEFGHIJ")
+    assert imported.platform.dns is None
+    assert imported.platform.dr.dependencies == []
+    template = imported.template(imported.platform.dr)
+    template.has_resource_properties(
+        "AWS::CertificateManager::Certificate",
+        {
+            "DomainValidationOptions": [
+                {"DomainName": "api.orders-dr.internal.test", "HostedZoneId": "Z0123456789ABCDEFGHIJ"}
+            ]
+        },
+    )
 
 
 def test_stacks_share_no_exports_or_imports(synthesized):
@@ -30,6 +50,7 @@ def test_stacks_share_no_exports_or_imports(synthesized):
 
 
 def test_stack_names_follow_the_naming_convention(platform):
+    assert platform.dns.stack_name == "dev-us-east-1-orders-dns-v1"
     assert platform.dr.stack_name == "dev-us-west-2-orders-dr-v1"
     assert platform.primary.stack_name == "dev-us-east-1-orders-primary-v1"
     assert platform.global_.stack_name == "dev-us-east-1-orders-global-v1"

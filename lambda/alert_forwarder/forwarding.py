@@ -16,7 +16,8 @@ from typing import Any
 from botocore.client import BaseClient
 
 FORWARDED_ATTRIBUTE = "forwarded_from"
-SUBJECT_LIMIT = 100
+# SNS: subjects "must be less than 100 characters long".
+SUBJECT_LIMIT = 99
 DEFAULT_SUBJECT = "alert"
 
 

@@ -221,15 +221,15 @@ def test_forwarded_copy_is_dropped_by_the_subscriptions_filter_policy(
     assert [envelope["Subject"] for envelope in topics.received(EAST, filtered)] == ["ALARM: local"]
 
 
-def test_long_subject_is_cut_to_100_characters(topics: Topics, east: ModuleType) -> None:
-    # Given an alert whose subject already uses SNS's whole 100 characters
+def test_long_subject_is_cut_below_snss_100_character_limit(topics: Topics, east: ModuleType) -> None:
+    # Given an alert whose subject already uses 100 characters
     invoke(east, sns_record(alarm_message(), subject="ALARM: " + "x" * 93))
 
     # When it is forwarded with the region prefix
     (copy,) = topics.received(EAST)
 
     # Then the subject is cut to SNS's limit, prefix first
-    assert len(copy["Subject"]) == 100
+    assert len(copy["Subject"]) == 99
     assert copy["Subject"].startswith(f"[{WEST}] ALARM: xxx")
 
 
