@@ -30,7 +30,7 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack", ["dr", "primary", "global_"])
+@pytest.mark.parametrize("stack", ["dns", "dr", "primary", "global_"])
 def test_stack_template_matches_snapshot(synthesized, snapshot_json, stack):
     template = synthesized.template_json(getattr(synthesized.platform, stack))
     assert _mask(template) == snapshot_json
