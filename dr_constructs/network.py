@@ -24,9 +24,10 @@ class RegionalNetwork(Construct):
     """A VPC over every configured AZ with explicit security groups.
 
     Functions sit in private subnets and may open only HTTPS to AWS APIs (the
-    interface endpoints' group and the DynamoDB and S3 gateway prefix lists) and
-    the database port on the database's group; the database accepts only the
-    functions' group. With ``Egress.ENDPOINTS`` the private subnets have no
+    interface endpoints' group and the DynamoDB and S3 gateway prefix lists).
+    The database group starts closed; a database opens its port to the
+    functions' group (see ``OrdersDatabase``), so a region without one has no
+    database path at all. With ``Egress.ENDPOINTS`` the private subnets have no
     route to the internet at all.
     """
 
@@ -111,12 +112,6 @@ class RegionalNetwork(Construct):
         )
         self.functions_security_group.add_egress_rule(
             endpoints_security_group, ec2.Port.tcp(443), "HTTPS to interface endpoints"
-        )
-        self.functions_security_group.add_egress_rule(
-            self.database_security_group, ec2.Port.tcp(DATABASE_PORT), "PostgreSQL"
-        )
-        self.database_security_group.add_ingress_rule(
-            self.functions_security_group, ec2.Port.tcp(DATABASE_PORT), "PostgreSQL from functions"
         )
         self.interface_endpoints = {
             name: self.vpc.add_interface_endpoint(

@@ -89,6 +89,11 @@ class OrdersDatabase(Construct):
             publicly_accessible=False,
             removal_policy=cdk.RemovalPolicy.SNAPSHOT,
         )
+        # The only way in: the functions' group (rotation included), both directions.
+        # The rotation below asks for the same rule; CDK keeps one, as EC2 refuses duplicates.
+        self.instance.connections.allow_default_port_from(
+            network.functions_security_group, "PostgreSQL from the functions"
+        )
         self.rotation = self.instance.add_rotation_single_user(
             automatically_after=cdk.Duration.days(30),
             vpc_subnets=network.function_subnets,

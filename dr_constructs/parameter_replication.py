@@ -179,6 +179,9 @@ class ParameterReplication(Construct):
             ),
             description="Lets EventBridge Scheduler start the parameter reconcile",
         )
+        # Scheduler writes dead letters as this role, into a CMK-encrypted queue: the
+        # target grants sqs:SendMessage only, not the key.
+        dead_letter.queue.grant_send_messages(scheduler_role)
         self.schedule = scheduler.Schedule(
             self,
             "Reconcile",

@@ -3,7 +3,6 @@ rotated credentials replicated to DR under the DR key; nothing of it in the DR s
 
 from __future__ import annotations
 
-import pytest
 from aws_cdk.assertions import Match
 
 from tests.cfn import at_path, only, render
@@ -133,12 +132,6 @@ def test_only_the_functions_group_reaches_the_database_and_only_on_its_port(prim
         assert rule["SourceSecurityGroupId"] == _group_id(primary, FUNCTIONS_SG)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Duplicate rule: RegionalNetwork adds functions->database tcp/5432, and the rotation "
-    "(SecretRotation -> instance.connections.allowDefaultPortFrom) adds the same rule again on "
-    "the instance's Endpoint.Port token; EC2 rejects the second one (InvalidPermission.Duplicate).",
-)
 def test_the_database_group_has_exactly_one_ingress_rule_tcp_5432_from_the_functions(primary):
     (rule,) = _ingress_rules(primary, DATABASE_SG)
     assert rule["IpProtocol"] == "tcp"
