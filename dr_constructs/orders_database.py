@@ -89,6 +89,8 @@ class OrdersDatabase(Construct):
             publicly_accessible=False,
             removal_policy=cdk.RemovalPolicy.SNAPSHOT,
         )
+        # The secret outlives the instance: a snapshot restored (in either region) needs it.
+        self.instance.secret.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         # The only way in: the functions' group (rotation included), both directions.
         # The rotation below asks for the same rule; CDK keeps one, as EC2 refuses duplicates.
         self.instance.connections.allow_default_port_from(

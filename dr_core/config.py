@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 from dr_core.errors import ConfigError
@@ -60,7 +61,24 @@ CONTEXT_KEYS = (
     "rtoTargetSeconds",
     "alertEmail",
     "alertHttpsEndpoint",
+    "alarmThresholds",
+    "rpoTargetSeconds",
 )
+
+# Alarm thresholds and what each counts; cdk.json holds the defaults (README justifies them).
+ALARM_THRESHOLD_KEYS = (
+    "lambdaErrors",  # errors per function per 5 minutes
+    "lambdaThrottles",  # throttled invocations per function per 5 minutes
+    "api5xx",  # 5xx answers per region per 5 minutes
+    "apiLatencyP90Ms",  # p90 latency of the regional API
+    "rdsCpuPercent",
+    "rdsFreeStorageGiB",
+    "rdsConnections",
+    "dynamodbReplicationLatencyMs",  # average per minute, per receiving region
+    "s3ReplicationLatencySeconds",  # maximum per minute
+    "s3PendingOperations",  # operations waiting to replicate
+)
+RPO_STORES = ("dynamodb", "s3", "sns", "ssm")
 
 # What CloudWatch Logs accepts as a retention period.
 LOG_RETENTION_DAYS = (
@@ -125,6 +143,13 @@ class AlertingConfig:
 
 
 @dataclass(frozen=True)
+class MonitoringConfig:
+    thresholds: Mapping[str, float]
+    # The recovery point each store must meet in a drill, in seconds.
+    rpo_targets: Mapping[str, float]
+
+
+@dataclass(frozen=True)
 class AppConfig:
     environment: str
     suffix: str
@@ -138,6 +163,7 @@ class AppConfig:
     operations: OperationsConfig
     traffic: TrafficConfig
     alerting: AlertingConfig
+    monitoring: MonitoringConfig
 
     @property
     def global_region(self) -> str:
@@ -184,6 +210,10 @@ class AppConfig:
             ),
             traffic=_traffic(context, domain),
             alerting=AlertingConfig(email=_email(context), https_endpoint=_https_endpoint(context)),
+            monitoring=MonitoringConfig(
+                thresholds=_positive_numbers(context, "alarmThresholds", ALARM_THRESHOLD_KEYS),
+                rpo_targets=_positive_numbers(context, "rpoTargetSeconds", RPO_STORES),
+            ),
         )
 
 
@@ -367,3 +397,16 @@ def _https_endpoint(context: Mapping[str, Any]) -> str:
     if value and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value):
         raise ConfigError("alertHttpsEndpoint", f"'{value}' is not an https:// URL; leave it empty for none")
     return value
+
+
+def _positive_numbers(context: Mapping[str, Any], key: str, names: tuple[str, ...]) -> Mapping[str, float]:
+    values = _region_map(context, key, "{" + ", ".join(f'"{n}": 1' for n in names[:2]) + ", ...}")
+    if set(values) != set(names):
+        raise ConfigError(key, f"must give exactly these: {', '.join(names)}")
+    numbers = {}
+    for name in names:
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(key, f"{name} must be a positive number, not {value!r}")
+        numbers[name] = float(value)
+    return MappingProxyType(numbers)

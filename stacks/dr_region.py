@@ -9,7 +9,7 @@ from dr_constructs.orders_table import GlobalOrdersTable
 from dr_constructs.secure_bucket import AccessLogBucket, SecureBucket
 from dr_core.config import AppConfig
 from dr_core.shared_names import SharedNames
-from stacks.regional_services import add_regional_services
+from stacks.regional_services import add_monitoring, add_regional_services
 from stacks.regional_stack import RegionalStack
 
 
@@ -50,6 +50,14 @@ class DrRegionStack(RegionalStack):
             other_region_names=names.primary,
             names=names,
             key=self.key,
+        )
+        self.monitoring, self.replication_alarms = add_monitoring(
+            self,
+            config=config,
+            region=config.dr,
+            other_region=config.primary,
+            names=names,
+            services=self.services,
         )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
         cdk.CfnOutput(self, "HealthUrl", value=self.services.orders.health_url.url)

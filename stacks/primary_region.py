@@ -14,7 +14,7 @@ from dr_constructs.service_function import ServiceFunction
 from dr_core.config import AppConfig
 from dr_core.naming import Kind
 from dr_core.shared_names import SharedNames
-from stacks.regional_services import add_regional_services
+from stacks.regional_services import add_monitoring, add_regional_services
 from stacks.regional_stack import RegionalStack
 
 
@@ -130,6 +130,23 @@ class PrimaryRegionStack(RegionalStack):
             schedule_name=naming.name(Kind.SCHEDULE, "ssm-reconcile", region=region),
             scheduler_role_name=naming.name(Kind.IAM_ROLE, "ssm-reconcile-scheduler", region=region),
             reconcile_every=cdk.Duration.minutes(config.operations.parameter_reconcile_minutes),
+        )
+        self.monitoring, self.replication_alarms = add_monitoring(
+            self,
+            config=config,
+            region=config.primary,
+            other_region=config.dr,
+            names=names,
+            services=self.services,
+            extra_functions={"ssm-replicator": replicator.function},
+            database=self.database.instance,
+        )
+        self.replication_alarms.watch_bucket(
+            source_bucket=names.primary.data_bucket,
+            destination_bucket=names.dr.data_bucket,
+            rule_id=ReplicationToRegion.RULE_ID,
+            max_latency_seconds=config.monitoring.thresholds["s3ReplicationLatencySeconds"],
+            max_pending_operations=config.monitoring.thresholds["s3PendingOperations"],
         )
         # Both cross-region alert subscriptions live here: this stack deploys after the DR
         # stack, so the DR topic and forwarder already exist, and it owns the primary's.

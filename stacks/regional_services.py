@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
@@ -14,6 +17,8 @@ from dr_constructs.hosted_zone import hosted_zone
 from dr_constructs.network import RegionalNetwork
 from dr_constructs.order_service import FunctionNames, OrderService
 from dr_constructs.regional_api import RegionalApi
+from dr_constructs.regional_monitoring import RegionalMonitoring
+from dr_constructs.replication_alarms import ReplicationAlarms
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction, log_retention
 from dr_core.config import AppConfig, RegionConfig
 from dr_core.naming import Kind
@@ -133,3 +138,42 @@ def add_on_call_subscriptions(alert_topic: AlertTopic, config: AppConfig) -> Non
         alert_topic.topic.add_subscription(subscriptions.EmailSubscription(config.alerting.email))
     if config.alerting.https_endpoint:
         alert_topic.topic.add_subscription(subscriptions.UrlSubscription(config.alerting.https_endpoint))
+
+
+def add_monitoring(
+    scope: Construct,
+    *,
+    config: AppConfig,
+    region: RegionConfig,
+    other_region: RegionConfig,
+    names: SharedNames,
+    services: RegionalServices,
+    extra_functions: Mapping[str, lambda_.IFunction] | None = None,
+    database: rds.IDatabaseInstance | None = None,
+) -> tuple[RegionalMonitoring, ReplicationAlarms]:
+    """Every alarm of a region, in the region that publishes its metric, to its topic."""
+    thresholds = config.monitoring.thresholds
+    prefix = config.naming.name(Kind.ALARM, "orders", region=region.name)
+    topic = services.alert_topic.topic
+    monitoring = RegionalMonitoring(
+        scope,
+        "Monitoring",
+        alarm_prefix=prefix,
+        alert_topic=topic,
+        thresholds=thresholds,
+        functions={
+            "orders": services.orders.order_function.function,
+            "health": services.orders.health_function.function,
+            "alert-forwarder": services.alert_forwarder.function,
+            **(extra_functions or {}),
+        },
+        http_api=services.api.api,
+        database=database,
+    )
+    replication = ReplicationAlarms(scope, "ReplicationAlarms", alarm_prefix=prefix, alert_topic=topic)
+    replication.watch_table(
+        names.orders_table,
+        receiving_region=other_region.name,
+        max_latency_ms=thresholds["dynamodbReplicationLatencyMs"],
+    )
+    return monitoring, replication

@@ -122,7 +122,7 @@ def test_forwarder_failures_land_in_an_alarmed_dead_letter_queue(request, stack,
         a["Properties"]["MetricName"]
         for a in template.find_resources("AWS::CloudWatch::Alarm").values()
         if {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}
-        in a["Properties"]["Dimensions"]
+        in a["Properties"].get("Dimensions", [])
     ]
     assert sorted(alarmed) == ["ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible"]
 

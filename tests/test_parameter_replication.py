@@ -152,6 +152,7 @@ def test_scheduler_role_may_invoke_the_replicator_and_dead_letter_into_the_queue
     assert _actions(invoke) == {"lambda:InvokeFunction"}
     assert render(invoke["Resource"]) == render([function, {"Fn::Join": ["", [function, ":*"]]}])
     # The target's own send grant, and the queue's grant that adds the key.
+    assert sends, "the scheduler must be allowed to dead-letter"
     assert {a for s in sends for a in _actions(s)} <= {
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
