@@ -57,6 +57,7 @@ class DeadLetterQueue(Construct):
         self.messages_visible_alarm = cw.Alarm(
             self,
             "MessagesVisible",
+            alarm_name=f"{queue_name}-messages-visible",
             alarm_description=f"Failed events from {feeds_from} are waiting in {queue_name}",
             metric=self.queue.metric_approximate_number_of_messages_visible(
                 period=_PERIOD, statistic="Maximum"
@@ -69,6 +70,7 @@ class DeadLetterQueue(Construct):
         self.oldest_message_alarm = cw.Alarm(
             self,
             "OldestMessageAge",
+            alarm_name=f"{queue_name}-oldest-message-age",
             alarm_description=f"A failed event from {feeds_from} has waited over "
             f"{max_age.to_seconds()} s in {queue_name}",
             metric=self.queue.metric_approximate_age_of_oldest_message(period=_PERIOD, statistic="Maximum"),

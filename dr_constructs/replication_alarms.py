@@ -47,10 +47,18 @@ class ReplicationAlarms(Construct):
         self._notify = cw_actions.SnsAction(alert_topic)
         self.alarms: dict[str, cw.Alarm] = {}
 
+    @staticmethod
+    def table_alarm_name(prefix: str, receiving_region: str) -> str:
+        return f"{prefix}-dynamodb-replication-to-{receiving_region}"
+
+    @staticmethod
+    def bucket_alarm_names(prefix: str) -> list[str]:
+        return [f"{prefix}-s3-replication-{kind}" for kind in ("failed", "latency", "pending")]
+
     def watch_table(self, table_name: str, *, receiving_region: str, max_latency_ms: float) -> None:
         self._alarm(
             f"TableReplicationTo{_pascal(receiving_region)}",
-            f"{self._prefix}-dynamodb-replication-to-{receiving_region}",
+            self.table_alarm_name(self._prefix, receiving_region),
             f"Global table {table_name} takes over {max_latency_ms:g} ms to reach {receiving_region}",
             table_replication_latency(table_name, receiving_region=receiving_region),
             max_latency_ms,

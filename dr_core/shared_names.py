@@ -24,6 +24,8 @@ class RegionNames:
     alert_topic: str
     health_function: str
     alert_forwarder_function: str
+    alarm_prefix: str
+    order_function: str
 
     @classmethod
     def of(cls, naming: Naming, region: str, *, role: str) -> RegionNames:
@@ -37,7 +39,12 @@ class RegionNames:
             alert_topic=naming.name(Kind.SNS_TOPIC, "alerts", region=region),
             health_function=naming.name(Kind.LAMBDA_FUNCTION, "health", region=region),
             alert_forwarder_function=naming.name(Kind.LAMBDA_FUNCTION, "alert-forwarder", region=region),
+            alarm_prefix=naming.name(Kind.ALARM, "orders", region=region),
+            order_function=naming.name(Kind.LAMBDA_FUNCTION, "orders", region=region),
         )
+
+    def alarm_arn(self, alarm_name: str, *, account: str, partition: str) -> str:
+        return f"arn:{partition}:cloudwatch:{self.region}:{account}:alarm:{alarm_name}"
 
     def topic_arn(self, *, account: str, partition: str) -> str:
         return f"arn:{partition}:sns:{self.region}:{account}:{self.alert_topic}"

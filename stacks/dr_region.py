@@ -54,8 +54,8 @@ class DrRegionStack(RegionalStack):
         self.monitoring, self.replication_alarms = add_monitoring(
             self,
             config=config,
-            region=config.dr,
-            other_region=config.primary,
+            region_names=names.dr,
+            other_region_names=names.primary,
             names=names,
             services=self.services,
         )

@@ -7,13 +7,30 @@ from dr_constructs.alert_topic import AlertTopic
 from dr_constructs.app_key import AppKey
 from dr_constructs.failover_routing import FailoverRouting, RegionalEndpoint
 from dr_constructs.hosted_zone import hosted_zone
-from dr_constructs.replication_dashboard import ReplicationDashboard
+from dr_constructs.replication_alarms import ReplicationAlarms
 from dr_constructs.secure_bucket import ReplicationToRegion
-from dr_core.config import AppConfig
+from dr_constructs.unified_dashboard import DashboardRegion, ObjectReplication, UnifiedDashboard
+from dr_core.config import RPO_STORES, AppConfig
 from dr_core.naming import Kind
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
 from stacks.regional_services import add_on_call_subscriptions
+
+# The drill's probes, in the order its report lists them.
+DRILL_PROBES = ("dynamodb", "s3", "sns", "failover", "ssm")
+
+
+def _targets_markdown(config: AppConfig, rto: RtoBudget) -> str:
+    rpo = "\n".join(
+        f"| {store} | {seconds:g} s |" for store, seconds in config.monitoring.rpo_targets.items()
+    )
+    return (
+        "## Recovery targets\n"
+        f"**RTO budget {rto.total_seconds} s** (target {config.traffic.rto_target_seconds} s): detection "
+        f"{rto.detection_seconds} s + propagation {rto.propagation_seconds} s "
+        f"+ DNS TTL {rto.dns_cache_seconds} s\n\n"
+        "| store | RPO target |\n|---|---|\n" + rpo
+    )
 
 
 class GlobalStack(cdk.Stack):
@@ -66,16 +83,42 @@ class GlobalStack(cdk.Stack):
             record_ttl=cdk.Duration.seconds(traffic.record_ttl_seconds),
             alert_topic=self.alert_topic.topic,
         )
-        self.dashboard = ReplicationDashboard(
+        account, partition = config.account, self.partition
+        alarm_arns = {
+            name: region_names.alarm_arn(name, account=account, partition=partition)
+            for region_names, other in ((names.primary, names.dr), (names.dr, names.primary))
+            for name in [ReplicationAlarms.table_alarm_name(region_names.alarm_prefix, other.region)]
+            + (
+                ReplicationAlarms.bucket_alarm_names(region_names.alarm_prefix)
+                if region_names is names.primary
+                else []
+            )
+        }
+        alarm_arns.update({alarm.alarm_name: alarm.alarm_arn for alarm in self.routing.alarms.values()})
+        self.dashboard = UnifiedDashboard(
             self,
-            "Replication",
+            "Dashboard",
             dashboard_name=names.dashboard,
+            primary=DashboardRegion(
+                name=config.primary.name,
+                order_function=names.primary.order_function,
+                health_check_id=self.routing.health_checks[config.primary.name].health_check_id,
+            ),
+            dr=DashboardRegion(
+                name=config.dr.name,
+                order_function=names.dr.order_function,
+                health_check_id=self.routing.health_checks[config.dr.name].health_check_id,
+            ),
             table_name=names.orders_table,
-            primary_region=config.primary.name,
-            dr_region=config.dr.name,
-            source_bucket=names.primary.data_bucket,
-            destination_bucket=names.dr.data_bucket,
-            replication_rule_id=ReplicationToRegion.RULE_ID,
+            objects=ObjectReplication(
+                source_bucket=names.primary.data_bucket,
+                destination_bucket=names.dr.data_bucket,
+                rule_id=ReplicationToRegion.RULE_ID,
+            ),
+            targets_markdown=_targets_markdown(config, rto),
+            drill_probes=DRILL_PROBES,
+            drill_stores=RPO_STORES,
+            alarm_arns=alarm_arns,
         )
         cdk.CfnOutput(
             self,

@@ -134,8 +134,8 @@ class PrimaryRegionStack(RegionalStack):
         self.monitoring, self.replication_alarms = add_monitoring(
             self,
             config=config,
-            region=config.primary,
-            other_region=config.dr,
+            region_names=names.primary,
+            other_region_names=names.dr,
             names=names,
             services=self.services,
             extra_functions={"ssm-replicator": replicator.function},

@@ -70,7 +70,7 @@ def add_regional_services(
         network=network,
         defaults=defaults,
         order=FunctionNames(
-            function=naming.name(Kind.LAMBDA_FUNCTION, "orders", region=region.name),
+            function=region_names.order_function,
             role=naming.name(Kind.IAM_ROLE, "orders-fn", region=region.name),
         ),
         health=FunctionNames(
@@ -144,8 +144,8 @@ def add_monitoring(
     scope: Construct,
     *,
     config: AppConfig,
-    region: RegionConfig,
-    other_region: RegionConfig,
+    region_names: RegionNames,
+    other_region_names: RegionNames,
     names: SharedNames,
     services: RegionalServices,
     extra_functions: Mapping[str, lambda_.IFunction] | None = None,
@@ -153,7 +153,7 @@ def add_monitoring(
 ) -> tuple[RegionalMonitoring, ReplicationAlarms]:
     """Every alarm of a region, in the region that publishes its metric, to its topic."""
     thresholds = config.monitoring.thresholds
-    prefix = config.naming.name(Kind.ALARM, "orders", region=region.name)
+    prefix = region_names.alarm_prefix
     topic = services.alert_topic.topic
     monitoring = RegionalMonitoring(
         scope,
@@ -173,7 +173,7 @@ def add_monitoring(
     replication = ReplicationAlarms(scope, "ReplicationAlarms", alarm_prefix=prefix, alert_topic=topic)
     replication.watch_table(
         names.orders_table,
-        receiving_region=other_region.name,
+        receiving_region=other_region_names.region,
         max_latency_ms=thresholds["dynamodbReplicationLatencyMs"],
     )
     return monitoring, replication
