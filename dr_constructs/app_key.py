@@ -139,3 +139,22 @@ class AppKey(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
             )
         )
+
+
+def use_by_alias(
+    *, alias: str, region: str, account: str, partition: str, actions: list[str], via_service: str
+) -> iam.PolicyStatement:
+    """Use of the key carrying ``alias`` in ``region``, only through ``via_service``.
+
+    For a key made by another stack: its ID is not known at synth, its alias is.
+    The resource is every key of that region, pinned to the one with the alias by
+    ``kms:ResourceAliases``.
+    """
+    return iam.PolicyStatement(
+        actions=actions,
+        resources=[f"arn:{partition}:kms:{region}:{account}:key/*"],
+        conditions={
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias},
+            "StringEquals": {"kms:ViaService": f"{via_service}.{region}.amazonaws.com"},
+        },
+    )

@@ -63,6 +63,8 @@ class FailoverRouting(Construct):
         self.health_checks: dict[str, route53.HealthCheck] = {}
         self.records: dict[str, route53.CnameRecord] = {}
         self.alarms: dict[str, cw.Alarm] = {}
+        # Each region's health Function URL, as read at deploy time ("https://<host>/").
+        self.health_urls: dict[str, str] = {}
         notify = cw_actions.SnsAction(alert_topic)
         for endpoint in endpoints:
             region_id = "".join(part.capitalize() for part in endpoint.region.split("-"))
@@ -99,6 +101,7 @@ class FailoverRouting(Construct):
                     )
                 ],
             )
+            self.health_urls[endpoint.region] = url.value
             health_check = route53.HealthCheck(
                 self,
                 f"{region_id}HealthCheck",

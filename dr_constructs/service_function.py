@@ -93,6 +93,7 @@ class ServiceFunction(Construct):
         timeout: cdk.Duration,
         reserved_concurrency: int = 0,
         memory_size: int = 256,
+        entry_point: str = "lambda_handler",
         placement: VpcPlacement | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -157,7 +158,7 @@ class ServiceFunction(Construct):
             description=description,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,
-            handler="handler.lambda_handler",
+            handler=f"handler.{entry_point}",
             code=lambda_.Code.from_asset(str(code_folder), exclude=["__pycache__", "*.pyc"]),
             layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)],
             role=self.role,

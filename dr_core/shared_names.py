@@ -26,6 +26,7 @@ class RegionNames:
     alert_forwarder_function: str
     alarm_prefix: str
     order_function: str
+    drill_inbox_queue: str
 
     @classmethod
     def of(cls, naming: Naming, region: str, *, role: str) -> RegionNames:
@@ -41,6 +42,7 @@ class RegionNames:
             alert_forwarder_function=naming.name(Kind.LAMBDA_FUNCTION, "alert-forwarder", region=region),
             alarm_prefix=naming.name(Kind.ALARM, "orders", region=region),
             order_function=naming.name(Kind.LAMBDA_FUNCTION, "orders", region=region),
+            drill_inbox_queue=naming.name(Kind.SQS_QUEUE, "drill-inbox", region=region),
         )
 
     def alarm_arn(self, alarm_name: str, *, account: str, partition: str) -> str:

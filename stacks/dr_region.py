@@ -5,6 +5,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from dr_constructs.app_key import AppKey
+from dr_constructs.drill_inbox import DrillInbox
 from dr_constructs.orders_table import GlobalOrdersTable
 from dr_constructs.secure_bucket import AccessLogBucket, SecureBucket
 from dr_core.config import AppConfig
@@ -50,6 +51,14 @@ class DrRegionStack(RegionalStack):
             other_region_names=names.primary,
             names=names,
             key=self.key,
+        )
+        # What the drill's SNS probe watches: canaries forwarded from the primary's topic.
+        self.drill_inbox = DrillInbox(
+            self,
+            "DrillInbox",
+            queue_name=names.dr.drill_inbox_queue,
+            key=self.key.key,
+            topic=self.services.alert_topic.topic,
         )
         self.monitoring, self.replication_alarms = add_monitoring(
             self,

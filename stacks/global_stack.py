@@ -9,11 +9,13 @@ from dr_constructs.failover_routing import FailoverRouting, RegionalEndpoint
 from dr_constructs.hosted_zone import hosted_zone
 from dr_constructs.replication_alarms import ReplicationAlarms
 from dr_constructs.secure_bucket import ReplicationToRegion
+from dr_constructs.service_function import FunctionDefaults, log_retention
 from dr_constructs.unified_dashboard import DashboardRegion, ObjectReplication, UnifiedDashboard
 from dr_core.config import RPO_STORES, AppConfig
 from dr_core.naming import Kind
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
+from stacks.drill import add_drill
 from stacks.regional_services import add_on_call_subscriptions
 
 # The drill's probes, in the order its report lists them.
@@ -83,6 +85,20 @@ class GlobalStack(cdk.Stack):
             record_ttl=cdk.Duration.seconds(traffic.record_ttl_seconds),
             alert_topic=self.alert_topic.topic,
         )
+        key.allow_cloudwatch_logs()
+        self.drill = add_drill(
+            self,
+            config=config,
+            names=names,
+            defaults=FunctionDefaults(
+                log_key=key.key,
+                log_retention=log_retention(config.compute.log_retention_days),
+                powertools_layer_version=config.compute.powertools_layer_version,
+            ),
+            routing=self.routing,
+            alert_topic=self.alert_topic.topic,
+            alarm_prefix=naming.name(Kind.ALARM, "orders-global", region=here),
+        )
         account, partition = config.account, self.partition
         alarm_arns = {
             name: region_names.alarm_arn(name, account=account, partition=partition)
@@ -94,7 +110,8 @@ class GlobalStack(cdk.Stack):
                 else []
             )
         }
-        alarm_arns.update({alarm.alarm_name: alarm.alarm_arn for alarm in self.routing.alarms.values()})
+        for alarm in [*self.routing.alarms.values(), *self.drill.alarms.values()]:
+            alarm_arns[alarm.node.path] = alarm.alarm_arn
         self.dashboard = UnifiedDashboard(
             self,
             "Dashboard",

@@ -3,8 +3,6 @@ topic (seed failure 19); one dashboard shows both regions (seed failure 16)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.cfn import at_path

@@ -21,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.client import BaseClient
 from botocore.config import Config
-from report import DrillReport, build_report
+from report import PASSED, DrillReport, build_report
 from settings import SETTINGS
 
 # botocore logs request and response bodies, the SSM canary's value included, at DEBUG. Pinning
@@ -120,7 +120,7 @@ def report(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         extra={
             "drill_id": drill.drill_id,
             "drill_status": drill.status,
-            "failed_probes": [verdict.probe for verdict in drill.probes if not verdict.ok],
+            "failing_probes": [verdict.probe for verdict in drill.probes if not verdict.ok],
         },
     )
     return body
@@ -128,9 +128,11 @@ def report(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def _emit_metrics(drill: DrillReport, namespace: str) -> None:
     for verdict in drill.probes:
-        _metric("DrillProbeSuccess", MetricUnit.Count, int(verdict.ok), namespace, "Probe", verdict.probe)
+        # Success is the probe's own status; a lag over its RPO has an alarm of its own.
+        passed = verdict.status == PASSED
+        _metric("DrillProbeSuccess", MetricUnit.Count, int(passed), namespace, "Probe", verdict.probe)
         # A failed probe's lag is its poll budget, not a measurement: it stays off the lag graph.
-        if verdict.status == "PASSED" and verdict.lag_seconds is not None:
+        if passed and verdict.lag_seconds is not None:
             _metric(
                 "DrillReplicationLagSeconds",
                 MetricUnit.Seconds,
@@ -141,12 +143,13 @@ def _emit_metrics(drill: DrillReport, namespace: str) -> None:
             )
 
 
-def _metric(name: str, unit: MetricUnit, value: float, namespace: str, dimension: str, dimension_value: str) -> None:
+def _metric(
+    name: str, unit: MetricUnit, value: float, namespace: str, dimension: str, dimension_value: str
+) -> None:
+    # One EMF document per metric: a shared Metrics object would give every metric of the flush
+    # the same dimension set. Powertools adds "service" (POWERTOOLS_SERVICE_NAME) to each.
     with single_metric(name=name, unit=unit, value=value, namespace=namespace) as metric:
         metric.add_dimension(name=dimension, value=dimension_value)
-        # Powertools adds a "service" dimension from POWERTOOLS_SERVICE_NAME; CloudWatch matches
-        # dimension sets exactly, and the drill's alarms and dashboard name only this one.
-        metric.service = None
 
 
 def _finish(result: probes.ProbeResult) -> dict[str, Any]:
@@ -164,7 +167,7 @@ def _drill_id(event: dict[str, Any]) -> str:
 
 def _configured(step_settings: _Step | None, step: str) -> _Step:
     if step_settings is None:
-        # Only reachable when _HANDLER names another step, i.e. the function was wired to one entry
-        # point and invoked through another.
+        # Lambda only calls the entry point _HANDLER names, whose settings were loaded: this is a
+        # call from elsewhere, into a step the function was not configured for.
         raise RuntimeError(f"{step} is not configured in this function: its _HANDLER names another step")
     return step_settings

@@ -90,7 +90,7 @@ def fetch_https(url: str) -> HttpAnswer:
         with urllib.request.urlopen(request, timeout=HEALTH_TIMEOUT_SECONDS) as response:
             return HttpAnswer(response.status, response.read(4096).decode("utf-8", "replace"))
     except urllib.error.HTTPError as error:
-        # urllib raises for every status of 400 and over; a 503 is an answer, not a failure to fetch.
+        # urllib raises for an error status; a 503 is the endpoint's answer, not a failure to reach it.
         with error:
             return HttpAnswer(error.code, error.read(4096).decode("utf-8", "replace"))
 
@@ -198,9 +198,7 @@ def probe_ssm(
     value = secrets.token_hex(16)
     expected = hashlib.sha256(value.encode()).digest()
     started = clock()
-    primary.put_parameter(
-        Name=settings.source_parameter, Value=value, Type="SecureString", Overwrite=True
-    )
+    primary.put_parameter(Name=settings.source_parameter, Value=value, Type="SecureString", Overwrite=True)
 
     def replicated() -> bool:
         try:
@@ -234,10 +232,7 @@ def probe_failover(
     checks = [
         _check_health(fetch, settings.health_url + "health"),
         _check_order_read(dr_lambda, settings.order_function_name, drill_id),
-        *(
-            _check_route53(route53, check.region, check.health_check_id)
-            for check in settings.health_checks
-        ),
+        *(_check_route53(route53, check.region, check.health_check_id) for check in settings.health_checks),
     ]
     passed = all(check.ok for check in checks)
     detail = "; ".join(f"{check.name}: {'ok' if check.ok else 'FAILED'} ({check.note})" for check in checks)
@@ -321,7 +316,9 @@ def _check_route53(route53: BaseClient, region: str, health_check_id: str) -> _C
     )
 
 
-def _wait_for(appeared: Callable[[], bool], polling: Polling, clock: Clock, sleep: Sleep, started: float) -> float | None:
+def _wait_for(
+    appeared: Callable[[], bool], polling: Polling, clock: Clock, sleep: Sleep, started: float
+) -> float | None:
     """Seconds from `started` until `appeared()` first holds; None once the budget is spent."""
     while True:
         if appeared():
@@ -347,7 +344,10 @@ def _replication_result(
         result = ProbeResult(probe, Status.PASSED, round(lag, 3), f"{canary} replicated in {lag:.3f} s")
     if cleanup_error:
         return ProbeResult(
-            result.probe, result.status, result.lag_seconds, f"{result.detail}; cleanup failed ({cleanup_error})"
+            result.probe,
+            result.status,
+            result.lag_seconds,
+            f"{result.detail}; cleanup failed ({cleanup_error})",
         )
     return result
 

@@ -142,7 +142,7 @@ class FailoverProbeSettings:
         # urllib would also open file:// and plain-HTTP URLs; the probe appends "health" to the URL.
         if not (health_url.startswith("https://") and health_url.endswith("/")):
             raise ValueError(
-                f"environment variable DR_HEALTH_URL must be an https:// URL ending in '/', got {health_url!r}"
+                f"environment variable DR_HEALTH_URL must be an https URL ending in '/', got {health_url!r}"
             )
         return cls(
             health_url=health_url,
@@ -250,7 +250,13 @@ def _parameter(env: Mapping[str, str], name: str) -> str:
 
 def _topic_region(arn: str, name: str) -> str:
     parts = arn.split(":")
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[5] or not _REGION.fullmatch(parts[3]):
+    if (
+        len(parts) != 6
+        or parts[0] != "arn"
+        or parts[2] != "sns"
+        or not parts[5]
+        or not _REGION.fullmatch(parts[3])
+    ):
         raise ValueError(f"environment variable {name} is not an SNS topic ARN, got {arn!r}")
     return parts[3]
 
@@ -275,10 +281,14 @@ def _rpo_targets(raw: str) -> Mapping[str, float]:
     # Every store needs a target: a missing or misspelt one would leave that store's lag unjudged,
     # and the drill would pass without checking it.
     if not isinstance(targets, dict) or set(targets) != set(STORES):
-        raise ValueError(f"environment variable RPO_TARGETS must be a JSON object with exactly the keys {STORES}")
+        raise ValueError(
+            f"environment variable RPO_TARGETS must be a JSON object with exactly the keys {STORES}"
+        )
     for store, seconds in targets.items():
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
-            raise ValueError(f"environment variable RPO_TARGETS: {store} must be a positive number of seconds")
+            raise ValueError(
+                f"environment variable RPO_TARGETS: {store} must be a positive number of seconds"
+            )
     return MappingProxyType({store: float(seconds) for store, seconds in targets.items()})
 
 

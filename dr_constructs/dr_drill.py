@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import Validations
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from dr_constructs import nag
+from dr_constructs.service_function import METRICS_NAMESPACE, ServiceFunction
+
+# Each probe polls for its replica for at most POLL_TIMEOUT_SECONDS; the task's
+# own timeout leaves it room to clean up and answer.
+POLL_TIMEOUT_SECONDS = 120
+_PROBE_TIMEOUT = cdk.Duration.seconds(POLL_TIMEOUT_SECONDS + 60)
+
+
+class DrDrill(Construct):
+    """A Step Functions drill: a Parallel of probes, one per replication path, each with
+    a timeout, retries and a Catch that turns a failure into a FAILED result, then a
+    report step that publishes one JSON report and the metrics its alarms watch.
+    EventBridge Scheduler runs it on a rate; anyone can start it on demand."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        probes: Mapping[str, ServiceFunction],
+        report: ServiceFunction,
+        state_machine_name: str,
+        schedule_name: str,
+        scheduler_role_name: str,
+        every: cdk.Duration,
+        log_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        alert_topic: sns.ITopic,
+        alarm_prefix: str,
+        rpo_targets: Mapping[str, float],
+    ) -> None:
+        super().__init__(scope, id)
+        drill_id = {"drill_id": sfn.JsonPath.string_at("$$.Execution.Name")}
+        parallel = sfn.Parallel(
+            self, "Probes", comment="Every replication path at once", result_path="$.results"
+        )
+        for name, probe in probes.items():
+            state = name.capitalize()
+            task = tasks.LambdaInvoke(
+                self,
+                f"{state}Probe",
+                lambda_function=probe.function,
+                payload=sfn.TaskInput.from_object(drill_id),
+                payload_response_only=True,
+                retry_on_service_exceptions=False,
+                task_timeout=sfn.Timeout.duration(_PROBE_TIMEOUT),
+            )
+            task.add_retry(
+                errors=["States.ALL"], max_attempts=2, interval=cdk.Duration.seconds(5), backoff_rate=2
+            )
+            failed = sfn.Pass(
+                self,
+                f"{state}Failed",
+                comment="A probe that crashed or timed out is a FAILED result, not a failed drill",
+                parameters={"probe": name, "status": "FAILED", "error.$": "$.error"},
+            )
+            task.add_catch(failed, errors=["States.ALL"], result_path="$.error")
+            parallel.branch(task)
+        report_task = tasks.LambdaInvoke(
+            self,
+            "Report",
+            lambda_function=report.function,
+            payload=sfn.TaskInput.from_object({**drill_id, "results": sfn.JsonPath.object_at("$.results")}),
+            payload_response_only=True,
+            task_timeout=sfn.Timeout.duration(cdk.Duration.minutes(1)),
+        )
+        report_task.add_retry(errors=["States.ALL"], max_attempts=2, interval=cdk.Duration.seconds(5))
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=state_machine_name,
+            definition_body=sfn.DefinitionBody.from_chainable(parallel.next(report_task)),
+            timeout=cdk.Duration.minutes(15),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(
+                    self,
+                    "Logs",
+                    encryption_key=log_key,
+                    retention=log_retention,
+                    removal_policy=cdk.RemovalPolicy.DESTROY,
+                ),
+                level=sfn.LogLevel.ALL,
+                # Probe results hold lags and statuses only; still, inputs and outputs stay out of logs.
+                include_execution_data=False,
+            ),
+        )
+        Validations.of(self.state_machine).acknowledge(
+            nag.wildcard_resource(
+                self,
+                "*",
+                reason="Step Functions log delivery and X-Ray actions support no resource-level permissions.",
+            ),
+            *(
+                nag.wildcard_resource(
+                    self,
+                    f"{fn.function.function_arn}:*",
+                    reason="CDK's invoke grant covers the probe's versions; the wildcard is the qualifier "
+                    "of this one function's ARN.",
+                )
+                for fn in [*probes.values(), report]
+            ),
+        )
+        scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            role_name=scheduler_role_name,
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            ),
+            description="Lets EventBridge Scheduler start the DR drill",
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            schedule_name=schedule_name,
+            description="Runs the DR drill",
+            schedule=scheduler.ScheduleExpression.rate(every),
+            target=scheduler_targets.StepFunctionsStartExecution(
+                self.state_machine, role=scheduler_role, retry_attempts=0
+            ),
+        )
+        self.alarms = self._alarms(probes, alert_topic, alarm_prefix, rpo_targets)
+
+    def _alarms(
+        self,
+        probes: Mapping[str, ServiceFunction],
+        alert_topic: sns.ITopic,
+        prefix: str,
+        rpo_targets: Mapping[str, float],
+    ) -> dict[str, cw.Alarm]:
+        notify = cw_actions.SnsAction(alert_topic)
+        alarms: dict[str, cw.Alarm] = {}
+
+        def drill_metric(name: str, dimension: str, value: str, statistic: str) -> cw.Metric:
+            return cw.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={dimension: value, "service": "dr_drill"},
+                statistic=statistic,
+                period=cdk.Duration.hours(1),
+            )
+
+        for probe in probes:
+            alarms[f"probe-{probe}"] = cw.Alarm(
+                self,
+                f"{probe.capitalize()}ProbeFailed",
+                alarm_name=f"{prefix}-drill-{probe}-failed",
+                alarm_description=f"The DR drill's {probe} probe failed",
+                metric=drill_metric("DrillProbeSuccess", "Probe", probe, "Minimum"),
+                threshold=1,
+                comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+        for store, target in rpo_targets.items():
+            alarms[f"rpo-{store}"] = cw.Alarm(
+                self,
+                f"{store.capitalize()}LagOverRpo",
+                alarm_name=f"{prefix}-drill-{store}-lag-over-rpo",
+                alarm_description=f"The DR drill measured {store} replication over its {target:g} s RPO",
+                metric=drill_metric("DrillReplicationLagSeconds", "Store", store, "Maximum"),
+                threshold=target,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+        alarms["executions-failed"] = cw.Alarm(
+            self,
+            "ExecutionsFailed",
+            alarm_name=f"{prefix}-drill-execution-failed",
+            alarm_description="A DR drill execution failed or timed out as a whole",
+            metric=self.state_machine.metric_failed(period=cdk.Duration.hours(1), statistic="Sum"),
+            threshold=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+        for alarm in alarms.values():
+            alarm.add_alarm_action(notify)
+            alarm.add_ok_action(notify)
+        return alarms
