@@ -74,7 +74,7 @@ def add_drill(
         "DR_REGION": dr.region,
     }
     table = f"arn:{partition}:dynamodb:{{}}:{account}:table/{names.orders_table}"
-    canary = f"{DRILL_CANARY_PARAMETER}"
+    canary = DRILL_CANARY_PARAMETER
     health_check_ids = cdk.Fn.join(
         ",", [f"{region}={check.health_check_id}" for region, check in sorted(routing.health_checks.items())]
     )
@@ -100,8 +100,9 @@ def add_drill(
                     [f"arn:{partition}:s3:::{primary.data_bucket}/drill/*"],
                 ),
                 allow(["s3:GetObject"], [f"arn:{partition}:s3:::{dr.data_bucket}/drill/*"]),
+                # Without it S3 answers 403, not 404, while the replica is still on its way.
+                allow(["s3:ListBucket"], [f"arn:{partition}:s3:::{dr.data_bucket}"]),
                 key(primary, ["kms:GenerateDataKey", "kms:Decrypt"], "s3"),
-                key(dr, ["kms:Decrypt"], "s3"),
             ],
         ),
         "sns": (
@@ -143,6 +144,7 @@ def add_drill(
             {
                 "SOURCE_PARAMETER": primary.parameter_path + canary,
                 "TARGET_PARAMETER": dr.parameter_path + canary,
+                "SOURCE_KEY_ID": primary.key_alias,
             },
             [
                 allow(
@@ -155,6 +157,7 @@ def add_drill(
                     ["ssm:GetParameter"],
                     [f"arn:{partition}:ssm:{dr.region}:{account}:parameter{dr.parameter_path}{canary}"],
                 ),
+                key(primary, ["kms:Encrypt", "kms:GenerateDataKey"], "ssm"),
                 key(dr, ["kms:Decrypt"], "ssm"),
             ],
         ),

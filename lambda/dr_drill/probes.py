@@ -198,7 +198,13 @@ def probe_ssm(
     value = secrets.token_hex(16)
     expected = hashlib.sha256(value.encode()).digest()
     started = clock()
-    primary.put_parameter(Name=settings.source_parameter, Value=value, Type="SecureString", Overwrite=True)
+    primary.put_parameter(
+        Name=settings.source_parameter,
+        Value=value,
+        Type="SecureString",
+        KeyId=settings.source_key_id,
+        Overwrite=True,
+    )
 
     def replicated() -> bool:
         try:

@@ -156,6 +156,8 @@ class FailoverProbeSettings:
 class SsmProbeSettings:
     source_parameter: str
     target_parameter: str
+    # The primary's key, as real parameters there use it: the canary takes the same path.
+    source_key_id: str
     regions: Regions
     polling: Polling
 
@@ -164,6 +166,7 @@ class SsmProbeSettings:
         return cls(
             source_parameter=_parameter(env, "SOURCE_PARAMETER"),
             target_parameter=_parameter(env, "TARGET_PARAMETER"),
+            source_key_id=_required(env, "SOURCE_KEY_ID"),
             regions=Regions.from_env(env),
             polling=Polling.from_env(env),
         )

@@ -70,6 +70,7 @@ ENV = {
     "HEALTH_CHECK_IDS": f"{PRIMARY}=hc-primary,{DR}=hc-dr",
     "SOURCE_PARAMETER": SOURCE_PARAMETER,
     "TARGET_PARAMETER": TARGET_PARAMETER,
+    "SOURCE_KEY_ID": "alias/dev-us-east-1-orders-v1",
     "REPORT_TOPIC_ARN": f"arn:aws:sns:{PRIMARY}:{ACCOUNT}:{REPORT_TOPIC}",
     "RPO_TARGETS": json.dumps(RPO_TARGETS),
     "POWERTOOLS_SERVICE_NAME": SERVICE,
@@ -579,6 +580,11 @@ def test_ssm_replicated_value_passes_and_the_canary_parameter_stays(drill, regio
     }
     parameter = regions.ssm[PRIMARY].get_parameter(Name=SOURCE_PARAMETER)["Parameter"]
     assert parameter["Type"] == "SecureString"
+    # under the primary's own key, as real parameters there are
+    (described,) = regions.ssm[PRIMARY].describe_parameters(
+        ParameterFilters=[{"Key": "Name", "Values": [SOURCE_PARAMETER]}]
+    )["Parameters"]
+    assert described["KeyId"] == "alias/dev-us-east-1-orders-v1"
 
 
 def test_ssm_stale_dr_copy_that_is_never_updated_fails_with_the_budget_as_lag(drill, regions, clock):
