@@ -142,7 +142,15 @@ class AppKey(Construct):
 
 
 def use_by_alias(
-    *, alias: str, region: str, account: str, partition: str, actions: list[str], via_service: str
+    *,
+    alias: str,
+    region: str,
+    account: str,
+    partition: str,
+    actions: list[str],
+    via_service: str,
+    sid: str | None = None,
+    string_like: dict[str, list[str]] | None = None,
 ) -> iam.PolicyStatement:
     """Use of the key carrying ``alias`` in ``region``, only through ``via_service``.
 
@@ -150,11 +158,19 @@ def use_by_alias(
     The resource is every key of that region, pinned to the one with the alias by
     ``kms:ResourceAliases``.
     """
+    conditions: dict[str, dict[str, object]] = {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias},
+        "StringEquals": {"kms:ViaService": f"{via_service}.{region}.amazonaws.com"},
+    }
+    if string_like:
+        conditions["StringLike"] = dict(string_like)
     return iam.PolicyStatement(
+        sid=sid,
         actions=actions,
-        resources=[f"arn:{partition}:kms:{region}:{account}:key/*"],
-        conditions={
-            "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias},
-            "StringEquals": {"kms:ViaService": f"{via_service}.{region}.amazonaws.com"},
-        },
+        resources=[keys_of_region(region, account=account, partition=partition)],
+        conditions=conditions,
     )
+
+
+def keys_of_region(region: str, *, account: str, partition: str) -> str:
+    return f"arn:{partition}:kms:{region}:{account}:key/*"

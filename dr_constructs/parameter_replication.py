@@ -11,7 +11,7 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.app_key import AppKey
+from dr_constructs.app_key import AppKey, keys_of_region, use_by_alias
 from dr_constructs.dead_letter_queue import DeadLetterQueue
 from dr_constructs.parameter_access import parameter_arns
 from dr_constructs.service_function import ServiceFunction
@@ -55,7 +55,7 @@ class ParameterReplication(Construct):
         self.function = replicator.function
         role = replicator.role
         partition, account = stack.partition, stack.account
-        target_keys = f"arn:{partition}:kms:{target_region}:{account}:key/*"
+        target_keys = keys_of_region(target_region, account=account, partition=partition)
         for statement in (
             iam.PolicyStatement(
                 actions=["ssm:GetParameter", "ssm:GetParametersByPath"],
@@ -81,14 +81,13 @@ class ParameterReplication(Construct):
                 resources=["*"],
                 conditions={"StringEquals": {"aws:RequestedRegion": target_region}},
             ),
-            iam.PolicyStatement(
+            use_by_alias(
+                alias=target_key_alias,
+                region=target_region,
+                account=account,
+                partition=partition,
                 actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
-                # The DR key's ID is unknown here: pinned to the key carrying the DR alias.
-                resources=[target_keys],
-                conditions={
-                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": target_key_alias},
-                    "StringEquals": {"kms:ViaService": f"ssm.{target_region}.amazonaws.com"},
-                },
+                via_service="ssm",
             ),
         ):
             role.add_to_policy(statement)

@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.app_key import alias_arn
+from dr_constructs.app_key import alias_arn, keys_of_region, use_by_alias
 
 
 def lifecycle_rules() -> list[s3.LifecycleRule]:
@@ -148,7 +148,7 @@ class ReplicationToRegion(Construct):
         partition, account = cdk.Aws.PARTITION, stack.account
         source_arn = f"arn:{partition}:s3:::{source_bucket_name}"
         self.destination_bucket_arn = f"arn:{partition}:s3:::{destination_bucket_name}"
-        destination_keys = f"arn:{partition}:kms:{destination_region}:{account}:key/*"
+        destination_keys = keys_of_region(destination_region, account=account, partition=partition)
         self.destination_key_alias_arn = alias_arn(
             alias=destination_key_alias, region=destination_region, account=account
         )
@@ -192,20 +192,19 @@ class ReplicationToRegion(Construct):
                         "StringLike": {"kms:EncryptionContext:aws:s3:arn": [source_arn, f"{source_arn}/*"]},
                     },
                 ),
-                iam.PolicyStatement(
+                use_by_alias(
                     sid="EncryptReplicasWithDestinationKey",
+                    alias=destination_key_alias,
+                    region=destination_region,
+                    account=account,
+                    partition=partition,
                     actions=["kms:Encrypt", "kms:GenerateDataKey"],
-                    # Pinned to the one key carrying the DR alias: its ID is not known in this region.
-                    resources=[destination_keys],
-                    conditions={
-                        "ForAnyValue:StringEquals": {"kms:ResourceAliases": destination_key_alias},
-                        "StringEquals": {"kms:ViaService": f"s3.{destination_region}.amazonaws.com"},
-                        "StringLike": {
-                            "kms:EncryptionContext:aws:s3:arn": [
-                                self.destination_bucket_arn,
-                                f"{self.destination_bucket_arn}/*",
-                            ]
-                        },
+                    via_service="s3",
+                    string_like={
+                        "kms:EncryptionContext:aws:s3:arn": [
+                            self.destination_bucket_arn,
+                            f"{self.destination_bucket_arn}/*",
+                        ]
                     },
                 ),
             ],
