@@ -51,6 +51,7 @@ CONTEXT_KEYS = (
     "databaseInstanceType",
     "parameterReconcileMinutes",
     "deadLetterMaxAgeSeconds",
+    "drillEveryHours",
     "hostedZoneId",
     "apiSubdomain",
     "primaryWeight",
@@ -121,6 +122,7 @@ class ComputeConfig:
 class OperationsConfig:
     parameter_reconcile_minutes: int
     dead_letter_max_age_seconds: int
+    drill_every_hours: int
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ class AppConfig:
             operations=OperationsConfig(
                 parameter_reconcile_minutes=_integer(context, "parameterReconcileMinutes", 5, 1440),
                 dead_letter_max_age_seconds=_integer(context, "deadLetterMaxAgeSeconds", 60, 1_209_600),
+                drill_every_hours=_integer(context, "drillEveryHours", 1, 168),
             ),
             traffic=_traffic(context, domain),
             alerting=AlertingConfig(email=_email(context), https_endpoint=_https_endpoint(context)),

@@ -19,8 +19,6 @@ from dr_core.shared_names import RegionNames, SharedNames
 
 # The SSM probe's canary, below each region's parameter path (so the replicator copies it).
 DRILL_CANARY_PARAMETER = "drill/canary"
-# How often EventBridge Scheduler runs the drill.
-DRILL_EVERY = cdk.Duration.hours(6)
 
 
 def add_drill(
@@ -200,7 +198,7 @@ def add_drill(
         state_machine_name=naming.name(Kind.STATE_MACHINE, "dr-drill", region=here),
         schedule_name=naming.name(Kind.SCHEDULE, "dr-drill", region=here),
         scheduler_role_name=naming.name(Kind.IAM_ROLE, "dr-drill-scheduler", region=here),
-        every=DRILL_EVERY,
+        every=cdk.Duration.hours(config.operations.drill_every_hours),
         log_key=defaults.log_key,
         log_retention=log_retention(config.compute.log_retention_days),
         alert_topic=alert_topic,
