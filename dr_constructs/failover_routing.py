@@ -57,7 +57,9 @@ class FailoverRouting(Construct):
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
         if stack.region != GLOBAL_REGION:
-            raise ValueError("FailoverRouting must live in us-east-1, where HealthCheckStatus is published")
+            raise ValueError(
+                f"FailoverRouting must live in {GLOBAL_REGION}, where HealthCheckStatus is published"
+            )
         if len({e.region for e in endpoints}) != len(endpoints) or len(endpoints) < 2:
             raise ValueError("FailoverRouting needs two or more endpoints in distinct regions")
         self.health_checks: dict[str, route53.HealthCheck] = {}
