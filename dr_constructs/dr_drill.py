@@ -23,6 +23,30 @@ from dr_constructs.service_function import METRICS_NAMESPACE, ServiceFunction
 # own timeout leaves it room to clean up and answer.
 POLL_TIMEOUT_SECONDS = 120
 _PROBE_TIMEOUT = cdk.Duration.seconds(POLL_TIMEOUT_SECONDS + 60)
+# The asset folder of the drill's functions; Powertools adds it as the `service` dimension.
+DRILL_SERVICE = "dr_drill"
+
+
+def drill_metric(
+    name: str,
+    *,
+    dimension: str,
+    value: str,
+    statistic: str,
+    region: str | None = None,
+    label: str | None = None,
+) -> cw.Metric:
+    """A metric the drill's report step emits: DrillProbeSuccess per Probe,
+    DrillReplicationLagSeconds per Store."""
+    return cw.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={dimension: value, "service": DRILL_SERVICE},
+        statistic=statistic,
+        period=cdk.Duration.hours(1),
+        region=region,
+        label=label,
+    )
 
 
 class DrDrill(Construct):
@@ -152,22 +176,13 @@ class DrDrill(Construct):
         notify = cw_actions.SnsAction(alert_topic)
         alarms: dict[str, cw.Alarm] = {}
 
-        def drill_metric(name: str, dimension: str, value: str, statistic: str) -> cw.Metric:
-            return cw.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=name,
-                dimensions_map={dimension: value, "service": "dr_drill"},
-                statistic=statistic,
-                period=cdk.Duration.hours(1),
-            )
-
         for probe in probes:
             alarms[f"probe-{probe}"] = cw.Alarm(
                 self,
                 f"{probe.capitalize()}ProbeFailed",
                 alarm_name=f"{prefix}-drill-{probe}-failed",
                 alarm_description=f"The DR drill's {probe} probe failed",
-                metric=drill_metric("DrillProbeSuccess", "Probe", probe, "Minimum"),
+                metric=drill_metric("DrillProbeSuccess", dimension="Probe", value=probe, statistic="Minimum"),
                 threshold=1,
                 comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
                 evaluation_periods=1,
@@ -179,7 +194,9 @@ class DrDrill(Construct):
                 f"{store.capitalize()}LagOverRpo",
                 alarm_name=f"{prefix}-drill-{store}-lag-over-rpo",
                 alarm_description=f"The DR drill measured {store} replication over its {target:g} s RPO",
-                metric=drill_metric("DrillReplicationLagSeconds", "Store", store, "Maximum"),
+                metric=drill_metric(
+                    "DrillReplicationLagSeconds", dimension="Store", value=store, statistic="Maximum"
+                ),
                 threshold=target,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,

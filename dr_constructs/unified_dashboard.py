@@ -7,8 +7,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
+from dr_constructs.dr_drill import drill_metric
 from dr_constructs.replication_alarms import bucket_replication_metric, table_replication_latency
-from dr_constructs.service_function import METRICS_NAMESPACE
 
 _MINUTE = cdk.Duration.minutes(1)
 
@@ -99,25 +99,23 @@ class UnifiedDashboard(Construct):
             ).with_(region=primary.name, label=f"{name} {primary.name} -> {dr.name}")
 
         drill_success = [
-            cw.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name="DrillProbeSuccess",
-                dimensions_map={"Probe": probe, "service": "dr_drill"},
-                region=here,
+            drill_metric(
+                "DrillProbeSuccess",
+                dimension="Probe",
+                value=probe,
                 statistic="Minimum",
-                period=cdk.Duration.hours(1),
+                region=here,
                 label=probe,
             )
             for probe in drill_probes
         ]
         drill_lag = [
-            cw.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name="DrillReplicationLagSeconds",
-                dimensions_map={"Store": store, "service": "dr_drill"},
-                region=here,
+            drill_metric(
+                "DrillReplicationLagSeconds",
+                dimension="Store",
+                value=store,
                 statistic="Maximum",
-                period=cdk.Duration.hours(1),
+                region=here,
                 label=store,
             )
             for store in drill_stores

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from dr_constructs import nag
 from dr_constructs.app_key import use_by_alias
-from dr_constructs.dr_drill import POLL_TIMEOUT_SECONDS, DrDrill
+from dr_constructs.dr_drill import DRILL_SERVICE, POLL_TIMEOUT_SECONDS, DrDrill
 from dr_constructs.failover_routing import FailoverRouting
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction, log_retention
 from dr_core.config import AppConfig
@@ -57,7 +57,7 @@ def add_drill(
             f"Drill{name.capitalize()}",
             function_name=naming.name(Kind.LAMBDA_FUNCTION, f"drill-{name}", region=here),
             role_name=naming.name(Kind.IAM_ROLE, f"drill-{name}-fn", region=here),
-            asset="dr_drill",
+            asset=DRILL_SERVICE,
             entry_point=entry_point,
             description=f"DR drill step: {name}",
             environment=environment,
