@@ -45,14 +45,7 @@ class AlertForwarder(Construct):
             on_failure=destinations.SqsDestination(dead_letter.queue), retry_attempts=2
         )
         Validations.of(forwarder.role).acknowledge(
-            *(
-                nag.wildcard_action(
-                    action,
-                    reason="CDK's publish grant on the CMK-encrypted topic and send grant on the "
-                    "CMK-encrypted dead-letter queue include it; it is limited to this region's key.",
-                )
-                for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*")
-            )
+            *nag.cdk_key_grant_wildcards("publish grant on the topic and send grant on the dead-letter queue")
         )
 
 

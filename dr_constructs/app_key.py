@@ -21,7 +21,7 @@ _USE_ACTIONS = [
 
 # The AWS services this app stores data in. Principals of the account may use
 # the key only through one of them, and only with an IAM grant of their own.
-APP_SERVICES = ("dynamodb", "s3", "sqs", "sns", "ssm", "secretsmanager", "rds", "lambda")
+APP_SERVICES = ("dynamodb", "s3", "sqs", "sns", "ssm", "secretsmanager", "rds")
 
 
 def alias_arn(*, alias: str, region: str, account: str) -> str:
@@ -82,7 +82,6 @@ class AppKey(Construct):
                 ),
             ]
         )
-        self.alias_name = alias
         self._publishers: set[str] = set()
         self.key = kms.Key(
             self,

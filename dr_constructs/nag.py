@@ -35,3 +35,15 @@ def wildcard_action(action: str, *, reason: str) -> Acknowledgment:
 
 def rule(rule_id: str, *, reason: str) -> Acknowledgment:
     return Acknowledgment(id=f"AwsSolutions::{rule_id}", reason=reason)
+
+
+def cdk_key_grant_wildcards(grant: str) -> list[Acknowledgment]:
+    """CDK's grants on a CMK-encrypted queue or topic add kms:ReEncrypt* and
+    kms:GenerateDataKey* on that one key; ``grant`` names which grant it was."""
+    return [
+        wildcard_action(
+            action,
+            reason=f"CDK's {grant} includes it, on the one customer-managed key of that queue or topic.",
+        )
+        for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*")
+    ]

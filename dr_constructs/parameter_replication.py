@@ -113,16 +113,7 @@ class ParameterReplication(Construct):
                 )
                 for region, path in ((stack.region, source_path), (target_region, target_path))
             ),
-            nag.wildcard_action(
-                "kms:ReEncrypt*",
-                reason="CDK's send grant on the CMK-encrypted dead-letter queue (the on-failure "
-                "destination) includes it; it is limited to this region's key.",
-            ),
-            nag.wildcard_action(
-                "kms:GenerateDataKey*",
-                reason="CDK's send grant on the CMK-encrypted dead-letter queue (the on-failure "
-                "destination) includes it; it is limited to this region's key.",
-            ),
+            *nag.cdk_key_grant_wildcards("send grant on the dead-letter queue (the on-failure destination)"),
         )
 
         # EventBridge itself writes undeliverable events into the dead-letter queue's key.
@@ -203,14 +194,5 @@ class ParameterReplication(Construct):
                 reason="CDK's invoke grant covers the replicator's versions and aliases; the "
                 "wildcard is the qualifier of this one function's ARN.",
             ),
-            nag.wildcard_action(
-                "kms:ReEncrypt*",
-                reason="CDK's send grant on the CMK-encrypted dead-letter queue includes it; it is "
-                "limited to this region's key.",
-            ),
-            nag.wildcard_action(
-                "kms:GenerateDataKey*",
-                reason="CDK's send grant on the CMK-encrypted dead-letter queue includes it; it is "
-                "limited to this region's key.",
-            ),
+            *nag.cdk_key_grant_wildcards("send grant on the dead-letter queue"),
         )

@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dr_constructs import nag
+from dr_core.config import LOG_RETENTION_DAYS
 
 LAMBDA_ROOT = Path(__file__).resolve().parents[1] / "lambda"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -23,35 +24,11 @@ METRICS_NAMESPACE = "OrdersDr"
 
 
 def log_retention(days: int) -> logs.RetentionDays:
-    """CloudWatch Logs' retention for a number of days (the values it accepts, in order)."""
-    accepted = (
-        1,
-        3,
-        5,
-        7,
-        14,
-        30,
-        60,
-        90,
-        120,
-        150,
-        180,
-        365,
-        400,
-        545,
-        731,
-        1096,
-        1827,
-        2192,
-        2557,
-        2922,
-        3288,
-        3653,
-    )
+    """CloudWatch Logs' retention for a number of days; the enum lists the same values in order."""
     finite = [r for r in logs.RetentionDays if r is not logs.RetentionDays.INFINITE]
-    if days not in accepted:
+    if days not in LOG_RETENTION_DAYS:
         raise ValueError(f"CloudWatch Logs cannot keep logs for {days} days")
-    return finite[accepted.index(days)]
+    return finite[LOG_RETENTION_DAYS.index(days)]
 
 
 @dataclass(frozen=True)
@@ -125,14 +102,6 @@ class ServiceFunction(Construct):
                 resources=[self.log_group.log_group_arn],
             )
         )
-        acknowledgments = [
-            nag.wildcard_resource(
-                self,
-                "*",
-                reason="X-Ray trace segments and, for VPC functions, Lambda's ENI management "
-                "actions support no resource-level permissions.",
-            ),
-        ]
         if placement:
             self.role.add_to_policy(
                 iam.PolicyStatement(
@@ -177,4 +146,7 @@ class ServiceFunction(Construct):
             vpc_subnets=placement.subnets if placement else None,
             security_groups=[placement.security_group] if placement else None,
         )
-        Validations.of(self.role).acknowledge(*acknowledgments)
+        unscoped = "X-Ray's trace actions" + (" and Lambda's ENI management actions" if placement else "")
+        Validations.of(self.role).acknowledge(
+            nag.wildcard_resource(self, "*", reason=f"{unscoped} support no resource-level permissions.")
+        )

@@ -42,8 +42,6 @@ class Kind(Enum):
     STATE_MACHINE = NameRule("Step Functions state machine", 80, r"[A-Za-z0-9_-]+")
     DASHBOARD = NameRule("CloudWatch dashboard", 255, r"[A-Za-z0-9_-]+")
     ALARM = NameRule("CloudWatch alarm", 255, r"[A-Za-z0-9_.-]+")
-    SECURITY_GROUP = NameRule("security group", 255, r"[A-Za-z0-9 ._:/()#,@+=&;{}!$*-]+")
-    LOG_GROUP = NameRule("log group", 512, r"[A-Za-z0-9_./#-]+")
     SCHEDULE = NameRule("EventBridge schedule", 64, r"[A-Za-z0-9_.-]+")
     EVENT_RULE = NameRule("EventBridge rule", 64, r"[A-Za-z0-9_.-]+")
     HTTP_API = NameRule("API Gateway API", 128, r"[A-Za-z0-9_-]+")

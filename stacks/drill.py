@@ -72,7 +72,6 @@ def add_drill(
         "DR_REGION": dr.region,
     }
     table = f"arn:{partition}:dynamodb:{{}}:{account}:table/{names.orders_table}"
-    canary = DRILL_CANARY_PARAMETER
     health_check_ids = cdk.Fn.join(
         ",", [f"{region}={check.health_check_id}" for region, check in sorted(routing.health_checks.items())]
     )
@@ -140,20 +139,22 @@ def add_drill(
         ),
         "ssm": (
             {
-                "SOURCE_PARAMETER": primary.parameter_path + canary,
-                "TARGET_PARAMETER": dr.parameter_path + canary,
+                "SOURCE_PARAMETER": primary.parameter_path + DRILL_CANARY_PARAMETER,
+                "TARGET_PARAMETER": dr.parameter_path + DRILL_CANARY_PARAMETER,
                 "SOURCE_KEY_ID": primary.key_alias,
             },
             [
                 allow(
                     ["ssm:PutParameter"],
                     [
-                        f"arn:{partition}:ssm:{primary.region}:{account}:parameter{primary.parameter_path}{canary}"
+                        f"arn:{partition}:ssm:{primary.region}:{account}:parameter{primary.parameter_path}{DRILL_CANARY_PARAMETER}"
                     ],
                 ),
                 allow(
                     ["ssm:GetParameter"],
-                    [f"arn:{partition}:ssm:{dr.region}:{account}:parameter{dr.parameter_path}{canary}"],
+                    [
+                        f"arn:{partition}:ssm:{dr.region}:{account}:parameter{dr.parameter_path}{DRILL_CANARY_PARAMETER}"
+                    ],
                 ),
                 key(primary, ["kms:Encrypt", "kms:GenerateDataKey"], "ssm"),
                 key(dr, ["kms:Decrypt"], "ssm"),
@@ -180,16 +181,7 @@ def add_drill(
         cdk.Duration.seconds(30),
     )
     alert_topic.grant_publish(report.role)
-    Validations.of(report.role).acknowledge(
-        *(
-            nag.wildcard_action(
-                action,
-                reason="CDK's publish grant on the CMK-encrypted alert topic includes it; it is limited to "
-                "the global stack's key.",
-            )
-            for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*")
-        )
-    )
+    Validations.of(report.role).acknowledge(*nag.cdk_key_grant_wildcards("publish grant on the alert topic"))
     return DrDrill(
         scope,
         "Drill",
