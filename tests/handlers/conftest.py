@@ -82,6 +82,7 @@ def silent_endpoint() -> Iterator[str]:
 
 
 def sample_event(name: str) -> dict[str, Any]:
-    """A sample event from tests/handlers/events, each transcribed from the AWS page named in
-    tests/handlers/events/SOURCES.md."""
+    """A sample event, e.g. ``sample_event("orders/http_api_post")``: a JSON file under
+    tests/handlers/events/<handler>/, transcribed from the AWS page that the SOURCES.md
+    beside it names (AWS's documented examples, not shapes invented here)."""
     return json.loads((EVENTS / f"{name}.json").read_text())
