@@ -10,10 +10,6 @@ from dr_constructs import nag
 from dr_constructs.dead_letter_queue import DeadLetterQueue
 from dr_constructs.service_function import ServiceFunction
 
-# Set by the forwarder on what it republishes; subscriptions drop messages that carry it,
-# so an alert crosses regions once and never comes back.
-FORWARDED_ATTRIBUTE = "forwarded_from"
-
 
 class AlertForwarder(Construct):
     """In one region, republishes the other region's alerts into this region's topic,
@@ -52,7 +48,14 @@ class AlertForwarder(Construct):
 def subscribe_forwarder(
     scope: Construct, id: str, *, topic_arn: str, topic_region: str, forwarder_arn: str
 ) -> sns.Subscription:
-    """Subscribe a forwarder to a topic of another region, skipping forwarded messages."""
+    """Subscribe a forwarder to every message of a topic of another region.
+
+    No filter policy: CloudWatch alarm notifications carry no message attributes, and an
+    attribute-scope policy never matches an empty attribute set, not even
+    ``{"exists": false}`` (SNS docs, "Key matching"). So the forwarder itself drops the
+    copies it made (they carry ``forwarded_from``): the loop guard. Lambda's recursive
+    loop detection, which covers SNS, stops a loop should that guard ever be lost.
+    """
     return sns.Subscription(
         scope,
         id,
@@ -60,5 +63,4 @@ def subscribe_forwarder(
         endpoint=forwarder_arn,
         protocol=sns.SubscriptionProtocol.LAMBDA,
         region=topic_region,
-        filter_policy={FORWARDED_ATTRIBUTE: sns.SubscriptionFilter.not_exists_filter()},
     )

@@ -7,6 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from dr_constructs.lifecycle import RETAINED
+
 # Administration only: whoever holds these can manage the key but cannot use it
 # to read data, so account admins are never locked out of their own key.
 _ADMIN_ACTIONS = [
@@ -45,7 +47,7 @@ class AppKey(Construct):
         region: str,
         account: str,
         via_services: Sequence[str] = APP_SERVICES,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        removal_policy: cdk.RemovalPolicy = RETAINED,
     ) -> None:
         super().__init__(scope, id)
         if not alias.startswith("alias/") or alias.startswith("alias/aws"):

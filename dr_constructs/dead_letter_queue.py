@@ -10,6 +10,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from dr_constructs import nag
+from dr_constructs.lifecycle import RETAINED
 
 _PERIOD = cdk.Duration.minutes(1)
 
@@ -43,8 +44,8 @@ class DeadLetterQueue(Construct):
             data_key_reuse=cdk.Duration.hours(1),
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
-            # Without the stack there is no function left to redrive into.
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            # Failed events outlive the stack: they can be redriven once it is back, or read.
+            removal_policy=RETAINED,
         )
         Validations.of(self.queue).acknowledge(
             nag.rule(

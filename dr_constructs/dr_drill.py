@@ -3,9 +3,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import Validations
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -23,6 +25,12 @@ from dr_constructs.service_function import METRICS_NAMESPACE, ServiceFunction
 # own timeout leaves it room to clean up and answer.
 POLL_TIMEOUT_SECONDS = 120
 _PROBE_TIMEOUT = cdk.Duration.seconds(POLL_TIMEOUT_SECONDS + 60)
+# A drill's alarms reflect the last drill that reported: a failure stays in ALARM through the
+# hours without datapoints until a later drill passes (missing data keeps the current state).
+_UNTIL_THE_NEXT_DRILL = cw.TreatMissingData.IGNORE
+EXECUTION_OUTCOME_METRIC = "DrillExecutionSucceeded"
+_PASSED_STATUSES = ("SUCCEEDED",)
+_FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 # The asset folder of the drill's functions; Powertools adds it as the `service` dimension.
 DRILL_SERVICE = "dr_drill"
 
@@ -49,6 +57,17 @@ def drill_metric(
     )
 
 
+@jsii.implements(events.IRuleTarget)
+class _LogGroupTarget:
+    """Delivers a rule's events to a log group whose resource policy is made elsewhere."""
+
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._arn = log_group.log_group_arn
+
+    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self._arn)
+
+
 class DrDrill(Construct):
     """A Step Functions drill: a Parallel of probes, one per replication path, each with
     a timeout, retries and a Catch that turns a failure into a FAILED result, then a
@@ -73,6 +92,7 @@ class DrDrill(Construct):
         rpo_targets: Mapping[str, float],
     ) -> None:
         super().__init__(scope, id)
+        self._log_key, self._log_retention = log_key, log_retention
         drill_id = {"drill_id": sfn.JsonPath.string_at("$$.Execution.Name")}
         parallel = sfn.Parallel(
             self, "Probes", comment="Every replication path at once", result_path="$.results"
@@ -166,6 +186,74 @@ class DrDrill(Construct):
         )
         self.alarms = self._alarms(probes, alert_topic, alarm_prefix, rpo_targets)
 
+    def _execution_outcome_metric(self) -> cw.Metric:
+        """1 per execution that succeeded, 0 per one that failed, timed out or was aborted.
+
+        Step Functions' own ExecutionsFailed, ExecutionsTimedOut and ExecutionsAborted have
+        datapoints only when something went wrong, so an alarm on them cannot tell "no
+        failure since" from "no drill since". Each terminal status change event goes to a
+        log group, whose metric filters turn it into this one series.
+        """
+        log_group = logs.LogGroup(
+            self,
+            "ExecutionOutcomes",
+            encryption_key=self._log_key,
+            retention=self._log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        rule = events.Rule(
+            self,
+            "ExecutionOutcomeRule",
+            description="Every DR drill execution's final status, to its outcome log",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "stateMachineArn": [self.state_machine.state_machine_arn],
+                    "status": [*_PASSED_STATUSES, *_FAILED_STATUSES],
+                },
+            ),
+            targets=[_LogGroupTarget(log_group)],
+        )
+        # Not CDK's CloudWatchLogGroup target: it sets this policy through a custom resource whose
+        # role needs logs:PutResourcePolicy on "*"; CloudFormation can set it natively.
+        logs.ResourcePolicy(
+            self,
+            "ExecutionOutcomeDelivery",
+            policy_statements=[
+                iam.PolicyStatement(
+                    principals=[
+                        iam.ServicePrincipal("events.amazonaws.com"),
+                        iam.ServicePrincipal("delivery.logs.amazonaws.com"),
+                    ],
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[log_group.log_group_arn],
+                )
+            ],
+        ).node.add_dependency(log_group)
+        rule.node.add_dependency(log_group)
+        for name, statuses, value in (
+            ("Passed", _PASSED_STATUSES, "1"),
+            ("Failed", _FAILED_STATUSES, "0"),
+        ):
+            logs.MetricFilter(
+                self,
+                f"Execution{name}Filter",
+                log_group=log_group,
+                metric_namespace=METRICS_NAMESPACE,
+                metric_name=EXECUTION_OUTCOME_METRIC,
+                metric_value=value,
+                filter_pattern=logs.FilterPattern.any(
+                    *(logs.FilterPattern.string_value("$.detail.status", "=", s) for s in statuses)
+                ),
+            )
+        return cw.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=EXECUTION_OUTCOME_METRIC,
+            statistic="Minimum",
+            period=cdk.Duration.hours(1),
+        )
+
     def _alarms(
         self,
         probes: Mapping[str, ServiceFunction],
@@ -186,7 +274,7 @@ class DrDrill(Construct):
                 threshold=1,
                 comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
                 evaluation_periods=1,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                treat_missing_data=_UNTIL_THE_NEXT_DRILL,
             )
         for store, target in rpo_targets.items():
             alarms[f"rpo-{store}"] = cw.Alarm(
@@ -200,18 +288,18 @@ class DrDrill(Construct):
                 threshold=target,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                treat_missing_data=_UNTIL_THE_NEXT_DRILL,
             )
-        alarms["executions-failed"] = cw.Alarm(
+        alarms["execution-failed"] = cw.Alarm(
             self,
-            "ExecutionsFailed",
+            "ExecutionFailed",
             alarm_name=f"{prefix}-drill-execution-failed",
-            alarm_description="A DR drill execution failed or timed out as a whole",
-            metric=self.state_machine.metric_failed(period=cdk.Duration.hours(1), statistic="Sum"),
+            alarm_description="The last DR drill execution failed, timed out or was aborted",
+            metric=self._execution_outcome_metric(),
             threshold=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=1,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=_UNTIL_THE_NEXT_DRILL,
         )
         for alarm in alarms.values():
             alarm.add_alarm_action(notify)

@@ -8,6 +8,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dr_constructs.deploy_time_lookup import DeployTimeLookup
+from dr_constructs.lifecycle import RETAINED
 from dr_core.config import Egress
 
 DATABASE_PORT = 5432
@@ -72,7 +73,7 @@ class RegionalNetwork(Construct):
                             "FlowLogs",
                             encryption_key=key,
                             retention=log_retention,
-                            removal_policy=cdk.RemovalPolicy.RETAIN,
+                            removal_policy=RETAINED,
                         )
                     ),
                     traffic_type=ec2.FlowLogTrafficType.ALL,

@@ -4,15 +4,18 @@ import aws_cdk as cdk
 from aws_cdk import Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from dr_constructs import nag
+from dr_constructs.lifecycle import RETAINED
 from dr_constructs.network import DATABASE_PORT, RegionalNetwork
 
 ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
 _ADMIN_USER = "orders_admin"
+LOG_EXPORTS = ("postgresql", "upgrade")
 
 
 class OrdersDatabase(Construct):
@@ -21,7 +24,12 @@ class OrdersDatabase(Construct):
     Credentials are generated into Secrets Manager (never into the template),
     rotated by the single-user rotation function, and replicated to the DR
     region under the DR key, so a restored database in DR can be reached with
-    the same secret.
+    the same secret. Not RDS-managed master credentials: RDS owns that secret,
+    and a DR copy of it cannot be kept.
+
+    The exported PostgreSQL logs go to log groups made here, before the
+    instance, so they get the key and retention of every other log group
+    (left to RDS, they would be created unencrypted and kept forever).
     """
 
     def __init__(
@@ -34,6 +42,7 @@ class OrdersDatabase(Construct):
         instance_identifier: str,
         secret_name: str,
         instance_type: str,
+        log_retention: logs.RetentionDays,
         replica_region: str,
         replica_key_arn: str,
     ) -> None:
@@ -48,8 +57,20 @@ class OrdersDatabase(Construct):
             description=f"Isolated subnets of {instance_identifier} in every AZ",
             vpc=network.vpc,
             vpc_subnets=network.database_subnets,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
         )
+        self.log_groups = [
+            logs.LogGroup(
+                self,
+                f"{export.capitalize()}Logs",
+                # The name RDS writes an export to; a group already there is used as it is.
+                log_group_name=f"/aws/rds/instance/{instance_identifier}/{export}",
+                encryption_key=key,
+                retention=log_retention,
+                removal_policy=RETAINED,
+            )
+            for export in LOG_EXPORTS
+        ]
         self.instance = rds.DatabaseInstance(
             self,
             "Instance",
@@ -85,12 +106,19 @@ class OrdersDatabase(Construct):
             enable_performance_insights=True,
             performance_insight_encryption_key=key,
             monitoring_interval=cdk.Duration.seconds(60),
-            cloudwatch_logs_exports=["postgresql", "upgrade"],
+            cloudwatch_logs_exports=list(LOG_EXPORTS),
             publicly_accessible=False,
             removal_policy=cdk.RemovalPolicy.SNAPSHOT,
         )
+        for log_group in self.log_groups:
+            self.instance.node.add_dependency(log_group)
         # The secret outlives the instance: a snapshot restored (in either region) needs it.
-        self.instance.secret.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        # instance.secret is the attachment to the instance; the secret itself is this child.
+        secret = self.instance.node.find_child("Secret")
+        if not isinstance(secret, rds.DatabaseSecret):
+            raise TypeError(f"OrdersDatabase expected the instance's generated secret, found {secret}")
+        secret.apply_removal_policy(RETAINED)
+        self.secret: secretsmanager.ISecret = secret
         # The only way in: the functions' group (rotation included), both directions.
         # The rotation below asks for the same rule; CDK keeps one, as EC2 refuses duplicates.
         self.instance.connections.allow_default_port_from(
@@ -100,7 +128,8 @@ class OrdersDatabase(Construct):
             automatically_after=cdk.Duration.days(30),
             vpc_subnets=network.function_subnets,
             security_group=network.functions_security_group,
-            endpoint=network.interface_endpoints["SecretsManager"],
+            # No endpoint: the interface endpoint has private DNS, so the public Secrets Manager
+            # name already resolves to it inside the VPC.
         )
         Validations.of(self.instance).acknowledge(
             nag.rule(

@@ -5,6 +5,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from dr_constructs.lifecycle import RETAINED
+
 PARTITION_KEY = "order_id"
 
 
@@ -56,7 +58,7 @@ class GlobalOrdersTable(Construct):
                     ),
                 )
             ],
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
         )
 
     @staticmethod

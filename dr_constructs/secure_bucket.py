@@ -9,6 +9,7 @@ from constructs import Construct
 
 from dr_constructs import nag
 from dr_constructs.app_key import alias_arn, keys_of_region, use_by_alias
+from dr_constructs.lifecycle import RETAINED
 
 
 def lifecycle_rules() -> list[s3.LifecycleRule]:
@@ -72,7 +73,7 @@ class AccessLogBucket(Construct):
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
                 )
             ],
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
         )
 
 
@@ -111,7 +112,7 @@ class SecureBucket(Construct):
             lifecycle_rules=lifecycle_rules(),
             replication_role=replication.role if replication else None,
             replication_rules=[replication.rule] if replication else None,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
         )
         if replication:
             # S3 starts replicating as soon as the rule exists: the role's policy must be there first.

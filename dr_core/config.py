@@ -46,6 +46,7 @@ CONTEXT_KEYS = (
     "egress",
     "orderFunctionConcurrency",
     "healthFunctionConcurrency",
+    "lambdaConcurrencyQuota",
     "logRetentionDays",
     "powertoolsLayerVersion",
     "databaseInstanceType",
@@ -81,6 +82,12 @@ ALARM_THRESHOLD_KEYS = (
 )
 RPO_STORES = ("dynamodb", "s3", "sns", "ssm")
 
+# Lambda keeps this many executions of each account and region unreserved: a reservation that
+# would leave fewer fails the deploy. https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+UNRESERVED_CONCURRENCY_MINIMUM = 10
+# A new account may start with a concurrency quota this low, so the defaults reserve nothing.
+NEW_ACCOUNT_CONCURRENCY_QUOTA = 10
+
 # What CloudWatch Logs accepts as a retention period.
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
@@ -110,8 +117,8 @@ class RegionConfig:
 
 @dataclass(frozen=True)
 class ComputeConfig:
-    # 0 leaves a function on the account's unreserved pool (new accounts may
-    # have a quota too small to reserve anything).
+    # 0 leaves a function on the account's unreserved pool: the default, because
+    # a new account's quota may leave nothing to reserve.
     order_concurrency: int
     health_concurrency: int
     log_retention_days: int
@@ -199,12 +206,7 @@ class AppConfig:
             primary=RegionConfig(primary_region, _zones_of(zones, primary_region), primary_cidr),
             dr=RegionConfig(dr_region, _zones_of(zones, dr_region), dr_cidr),
             egress=_egress(context),
-            compute=ComputeConfig(
-                order_concurrency=_integer(context, "orderFunctionConcurrency", 0, 1000),
-                health_concurrency=_integer(context, "healthFunctionConcurrency", 0, 100),
-                log_retention_days=_log_retention(context),
-                powertools_layer_version=_integer(context, "powertoolsLayerVersion", 1, 10_000),
-            ),
+            compute=_compute(context),
             database_instance_type=_instance_type(context),
             operations=OperationsConfig(
                 parameter_reconcile_minutes=_integer(context, "parameterReconcileMinutes", 5, 1440),
@@ -316,6 +318,26 @@ def _integer(context: Mapping[str, Any], key: str, low: int, high: int) -> int:
     if number is None or not low <= number <= high:
         raise ConfigError(key, f"'{value}' must be a whole number from {low} to {high}")
     return number
+
+
+def _compute(context: Mapping[str, Any]) -> ComputeConfig:
+    order = _integer(context, "orderFunctionConcurrency", 0, 1000)
+    health = _integer(context, "healthFunctionConcurrency", 0, 100)
+    quota = _integer(context, "lambdaConcurrencyQuota", NEW_ACCOUNT_CONCURRENCY_QUOTA, 1_000_000)
+    reservable = quota - UNRESERVED_CONCURRENCY_MINIMUM
+    if order + health > reservable:
+        raise ConfigError(
+            "orderFunctionConcurrency" if order else "healthFunctionConcurrency",
+            f"reserves {order + health} executions per region, but Lambda keeps "
+            f"{UNRESERVED_CONCURRENCY_MINIMUM} unreserved, so lambdaConcurrencyQuota ({quota}) allows "
+            f"{reservable}: reserve 0, or raise the account's quota and set lambdaConcurrencyQuota to it",
+        )
+    return ComputeConfig(
+        order_concurrency=order,
+        health_concurrency=health,
+        log_retention_days=_log_retention(context),
+        powertools_layer_version=_integer(context, "powertoolsLayerVersion", 1, 10_000),
+    )
 
 
 def _log_retention(context: Mapping[str, Any]) -> int:

@@ -61,6 +61,8 @@ class SharedNames:
     dr: RegionNames
     global_stack: str
     dns_stack: str
+    # Where the DNS stack publishes the ID of the zone it created, for the other stacks to read.
+    hosted_zone_id_parameter: str
     global_key_alias: str
     global_alert_topic: str
     # A global table has one name in every region; it carries its home region.
@@ -77,6 +79,8 @@ class SharedNames:
             dr=RegionNames.of(naming, config.dr.name, role="dr"),
             global_stack=naming.name(Kind.STACK, "orders-global", region=config.global_region),
             dns_stack=naming.name(Kind.STACK, "orders-dns", region=config.global_region),
+            hosted_zone_id_parameter=naming.name(Kind.SSM_PATH, "orders-dns", region=config.global_region)
+            + "/hosted-zone-id",
             # Distinct from the primary's when the primary region is the global one.
             global_key_alias=naming.kms_alias("orders-global", region=config.global_region),
             global_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-global", region=config.global_region),

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from dr_constructs.lifecycle import RETAINED
 from dr_core.config import AppConfig
 from dr_core.shared_names import SharedNames
 
@@ -26,7 +28,15 @@ class DnsStack(cdk.Stack):
         self.zone = route53.PublicHostedZone(
             self, "Zone", zone_name=config.domain, comment="Order-processing DR platform"
         )
-        self.zone.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        self.zone.apply_removal_policy(RETAINED)
+        # The other stacks read the zone's ID by this exact name at deploy time.
+        ssm.StringParameter(
+            self,
+            "ZoneIdParameter",
+            parameter_name=names.hosted_zone_id_parameter,
+            string_value=self.zone.hosted_zone_id,
+            description=f"ID of the public hosted zone of {config.domain}, made by this stack",
+        )
         cdk.CfnOutput(
             self,
             "NameServers",

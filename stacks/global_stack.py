@@ -65,7 +65,13 @@ class GlobalStack(cdk.Stack):
         self.routing = FailoverRouting(
             self,
             "Failover",
-            zone=hosted_zone(self, "Zone", domain=config.domain, zone_id=traffic.hosted_zone_id),
+            zone=hosted_zone(
+                self,
+                "Zone",
+                domain=config.domain,
+                zone_id=traffic.hosted_zone_id,
+                zone_id_parameter=names.hosted_zone_id_parameter,
+            ),
             api_domain=traffic.api_domain,
             endpoints=[
                 RegionalEndpoint(

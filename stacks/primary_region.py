@@ -85,6 +85,7 @@ class PrimaryRegionStack(RegionalStack):
             instance_identifier=naming.name(Kind.RDS_INSTANCE, "orders-db", region=region),
             secret_name=naming.name(Kind.SECRET, "orders-db-admin", region=region),
             instance_type=config.database_instance_type,
+            log_retention=self.services.function_defaults.log_retention,
             replica_region=config.dr.name,
             replica_key_arn=alias_arn(
                 alias=names.dr.key_alias, region=config.dr.name, account=config.account
@@ -169,6 +170,6 @@ class PrimaryRegionStack(RegionalStack):
         )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
         cdk.CfnOutput(self, "HealthUrl", value=self.services.orders.health_url.url)
-        cdk.CfnOutput(self, "DatabaseSecretName", value=self.database.instance.secret.secret_name)
+        cdk.CfnOutput(self, "DatabaseSecretName", value=self.database.secret.secret_name)
         cdk.CfnOutput(self, "OrdersTableName", value=self.orders.table.table_name)
         cdk.CfnOutput(self, "DataBucketName", value=self.data.bucket.bucket_name)

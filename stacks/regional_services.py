@@ -77,6 +77,7 @@ def add_regional_services(
             function=region_names.health_function,
             role=naming.name(Kind.IAM_ROLE, "health-fn", region=region.name),
         ),
+        health_canary_name=naming.name(Kind.SECRET, "health-canary", region=region.name),
         order_concurrency=config.compute.order_concurrency,
         health_concurrency=config.compute.health_concurrency,
     )
@@ -85,7 +86,13 @@ def add_regional_services(
         "Api",
         api_name=naming.name(Kind.HTTP_API, "orders", region=region.name),
         domain_name=config.traffic.api_domain,
-        zone=hosted_zone(scope, "Zone", domain=config.domain, zone_id=config.traffic.hosted_zone_id),
+        zone=hosted_zone(
+            scope,
+            "Zone",
+            domain=config.domain,
+            zone_id=config.traffic.hosted_zone_id,
+            zone_id_parameter=names.hosted_zone_id_parameter,
+        ),
         handler=orders.order_function.function,
         log_key=key.key,
         log_retention=retention,

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from dr_constructs.alert_forwarding import FORWARDED_ATTRIBUTE
+from tests.aws_rules.sns_filter import matches
 from tests.cfn import at_path, render
 from tests.conftest import synthesize
-from tests.handlers.loader import load_handler
 
 TOPIC = "arn:aws:sns:{region}:123456789012:dev-{region}-alerts-v1"
 FORWARDER = "arn:aws:lambda:{region}:123456789012:function:dev-{region}-alert-forwarder-v1"
@@ -56,17 +55,35 @@ def test_no_forwarder_listens_to_its_own_regions_topic(primary, dr):
             assert topic_region != endpoint_region
 
 
-def test_every_cross_region_subscription_drops_already_forwarded_messages(primary):
-    for subscription in _subscriptions(primary):
-        if subscription["Protocol"] == "lambda":
-            assert subscription["FilterPolicy"] == {FORWARDED_ATTRIBUTE: [{"exists": False}]}
+# CloudWatch sends an alarm's notification to SNS with no message attributes; a forwarded
+# copy carries the forwarder's loop-guard attribute.
+ALARM_ATTRIBUTES: dict[str, dict[str, str]] = {}
+FORWARDED_ATTRIBUTES = {"forwarded_from": {"Type": "String", "Value": "us-west-2"}}
 
 
-def test_the_loop_guard_attribute_is_the_one_the_forwarder_sets(monkeypatch):
-    monkeypatch.setenv("TARGET_TOPIC_ARN", TOPIC.format(region="us-east-1"))
-    monkeypatch.setenv("SOURCE_REGION", "us-west-2")
-    forwarding = load_handler("alert_forwarder", "forwarding")
-    assert forwarding.FORWARDED_ATTRIBUTE == FORWARDED_ATTRIBUTE
+def _delivers(subscription, attributes):
+    """Whether SNS hands a message with these attributes to the subscription, by the documented
+    rules (tests/aws_rules/sns_filter.py; only attribute-scope policies are evaluated there)."""
+    assert subscription.get("FilterPolicyScope", "MessageAttributes") == "MessageAttributes"
+    return matches(subscription.get("FilterPolicy"), attributes)
+
+
+def test_every_cross_region_subscription_delivers_an_alarm_notification_without_attributes(primary):
+    # Given the forwarders' subscriptions to the other region's topic
+    forwarders = [s for s in _subscriptions(primary) if s["Protocol"] == "lambda"]
+    assert len(forwarders) == 2
+    # When CloudWatch publishes an alarm (no message attributes) into either topic
+    # Then SNS delivers it to the other region's forwarder
+    for subscription in forwarders:
+        assert _delivers(subscription, ALARM_ATTRIBUTES)
+
+
+def test_a_forwarded_copy_still_reaches_the_forwarder_whose_code_drops_it(primary):
+    # Given a copy the forwarder made, with its loop-guard attribute: no attribute-scope
+    # filter can both pass attribute-less alarms and stop it, so delivery is not the guard
+    for subscription in (s for s in _subscriptions(primary) if s["Protocol"] == "lambda"):
+        assert _delivers(subscription, FORWARDED_ATTRIBUTES)
+    # Then the forwarder's own check is the guard (tests/handlers/test_alert_forwarder.py)
 
 
 @pytest.mark.parametrize(

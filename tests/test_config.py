@@ -48,6 +48,13 @@ def test_default_domain_is_no_documentation_placeholder():
             "not a zone of us-east-1",
         ),
         ({"availabilityZones": "[not json"}, "availabilityZones", "must map each region"),
+        ({"orderFunctionConcurrency": 1}, "orderFunctionConcurrency", "Lambda keeps 10 unreserved"),
+        (
+            {"healthFunctionConcurrency": 2, "lambdaConcurrencyQuota": 11},
+            "healthFunctionConcurrency",
+            "lambdaConcurrencyQuota (11) allows 1",
+        ),
+        ({"lambdaConcurrencyQuota": 5}, "lambdaConcurrencyQuota", "from 10 to"),
     ],
 )
 def test_bad_context_names_the_key_and_what_is_allowed(overrides, key, hint):

@@ -91,7 +91,7 @@ def test_both_data_buckets_are_versioned_cmk_encrypted_private_logged_and_retain
                     ),
                 }
             ),
-            "DeletionPolicy": "Retain",
+            "DeletionPolicy": "RetainExceptOnCreate",
             "UpdateReplacePolicy": "Retain",
         },
     )

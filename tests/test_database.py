@@ -173,7 +173,24 @@ def test_credentials_are_generated_into_a_cmk_encrypted_secret_never_the_templat
     assert render(instance["Properties"]["MasterUserPassword"]) == (
         f"{{{{resolve:secretsmanager:<Ref:{secret_id}>:SecretString:password::}}}}"
     )
-    primary.resource_count_is("AWS::SecretsManager::Secret", 1)
+    admin_secrets = [
+        secret
+        for secret in primary.find_resources("AWS::SecretsManager::Secret").values()
+        if "username" in str(secret["Properties"].get("GenerateSecretString"))
+    ]
+    assert len(admin_secrets) == 1
+
+
+def test_the_secret_itself_is_retained_not_only_its_attachment(primary):
+    # instance.secret is the SecretTargetAttachment; retaining it alone deleted the credentials.
+    primary.has_resource(
+        "AWS::SecretsManager::Secret",
+        {
+            "Metadata": {"aws:cdk:path": SECRET},
+            "DeletionPolicy": "RetainExceptOnCreate",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
 
 
 def test_secret_is_replicated_to_dr_under_the_dr_key_alias(primary):
@@ -216,10 +233,24 @@ def test_rotation_function_runs_in_the_functions_subnets_with_the_functions_grou
     assert parameters["kmsKeyArn"] == _key_arn(primary)
 
 
-def test_rotation_function_reaches_secrets_manager_through_the_vpc_endpoint(primary):
-    # The private subnets have no route out: rotation must use the interface endpoint.
+def test_rotation_function_reaches_secrets_manager_by_its_regional_name(primary):
+    # "https://<vpce-id>.secretsmanager..." is no DNS name of the endpoint. With private DNS on,
+    # the regional name resolves to the interface endpoint inside the VPC.
     (_, application) = at_path(primary, ROTATION_APP)
-    (endpoint_id, _) = at_path(primary, "PrimaryRegion/Network/Vpc/SecretsManagerEndpoint/Resource")
     assert render(application["Properties"]["Parameters"]["endpoint"]) == (
-        f"https://<Ref:{endpoint_id}>.secretsmanager.us-east-1.<Ref:AWS::URLSuffix>"
+        "https://secretsmanager.us-east-1.<Ref:AWS::URLSuffix>"
     )
+    (_, endpoint) = at_path(primary, "PrimaryRegion/Network/Vpc/SecretsManagerEndpoint/Resource")
+    assert endpoint["Properties"]["PrivateDnsEnabled"] is True
+
+
+def test_exported_postgres_logs_go_to_encrypted_log_groups_with_retention_made_first(primary):
+    (_, instance) = at_path(primary, INSTANCE)
+    assert instance["Properties"]["EnableCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    for export in ("postgresql", "upgrade"):
+        (group_id, group) = at_path(primary, f"PrimaryRegion/Database/{export.capitalize()}Logs/Resource")
+        assert group["Properties"]["LogGroupName"] == f"/aws/rds/instance/dev-us-east-1-orders-db-v1/{export}"
+        assert group["Properties"]["KmsKeyId"] == _key_arn(primary)
+        assert group["Properties"]["RetentionInDays"] == 90
+        # RDS would create the group unencrypted and unexpiring if it got there first.
+        assert group_id in instance["DependsOn"]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.cfn import at_path
+from tests.cfn import at_path, render
 
 PROBES = ["dynamodb", "s3", "sns", "failover", "ssm"]
 
@@ -125,6 +125,7 @@ def test_an_alarm_fires_when_a_probe_fails(global_, probe):
             "ComparisonOperator": "LessThanThreshold",
             "Threshold": 1,
             "AlarmActions": [{"Ref": topic_id}],
+            "TreatMissingData": "ignore",
         },
     )
 
@@ -138,6 +139,65 @@ def test_an_alarm_fires_when_a_measured_lag_exceeds_the_stores_rpo(global_, stor
             "MetricName": "DrillReplicationLagSeconds",
             "ComparisonOperator": "GreaterThanThreshold",
             "Threshold": target,
+            "TreatMissingData": "ignore",
+        },
+    )
+
+
+def test_drill_alarms_stay_in_alarm_until_a_later_drill_reports(global_):
+    # The drill reports once per drillEveryHours (6) on hourly periods: with notBreaching a failure
+    # would clear itself an hour later. "ignore" keeps the alarm's state while no datapoint
+    # arrives (CloudWatch, "Configuring how CloudWatch alarms treat missing data").
+    drill_alarms = [
+        a["Properties"]
+        for a in global_.find_resources("AWS::CloudWatch::Alarm").values()
+        if "-drill-" in a["Properties"]["AlarmName"]
+    ]
+    assert len(drill_alarms) == len(PROBES) + 4 + 1
+    assert {a["TreatMissingData"] for a in drill_alarms} == {"ignore"}
+
+
+def test_every_final_execution_status_feeds_one_outcome_metric(global_):
+    # Given the rule on the drill's final status changes, into a log group
+    (machine_id, _) = at_path(global_, "Global/Drill/StateMachine/Resource")
+    (_, rule) = at_path(global_, "Global/Drill/ExecutionOutcomeRule/Resource")
+    (group_id, group) = at_path(global_, "Global/Drill/ExecutionOutcomes/Resource")
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_id}]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "SUCCEEDED", "TIMED_OUT"]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [group_id, "Arn"]}
+    assert "KmsKeyId" in group["Properties"]
+    # Then metric filters make 1 of a success and 0 of a failure, timeout or abort
+    filters = {
+        f["Properties"]["MetricTransformations"][0]["MetricValue"]: f["Properties"]["FilterPattern"]
+        for f in global_.find_resources("AWS::Logs::MetricFilter").values()
+        if f["Properties"]["LogGroupName"] == {"Ref": group_id}
+    }
+    assert filters == {
+        "1": '{ $.detail.status = "SUCCEEDED" }',
+        "0": '{ ($.detail.status = "FAILED") || ($.detail.status = "TIMED_OUT") '
+        '|| ($.detail.status = "ABORTED") }',
+    }
+    # And EventBridge may write into the group (CloudFormation's own resource policy, no custom resource)
+    (policy,) = global_.find_resources("AWS::Logs::ResourcePolicy").values()
+    (statement,) = json.loads(render(policy["Properties"]["PolicyDocument"]))["Statement"]
+    assert statement["Principal"]["Service"] == ["events.amazonaws.com", "delivery.logs.amazonaws.com"]
+    assert statement["Resource"] == f"<{group_id}.Arn>"
+
+
+def test_the_execution_alarm_covers_failed_timed_out_and_aborted_drills(global_):
+    global_.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmName": "dev-us-east-1-orders-global-v1-drill-execution-failed",
+            "MetricName": "DrillExecutionSucceeded",
+            "Namespace": "OrdersDr",
+            "Statistic": "Minimum",
+            "ComparisonOperator": "LessThanThreshold",
+            "Threshold": 1,
         },
     )
 

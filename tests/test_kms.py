@@ -14,7 +14,7 @@ def test_each_region_has_a_rotated_retained_key_with_a_convention_alias(request,
         "AWS::KMS::Key",
         {
             "Properties": Match.object_like({"EnableKeyRotation": True, "PendingWindowInDays": 30}),
-            "DeletionPolicy": "Retain",
+            "DeletionPolicy": "RetainExceptOnCreate",
             "UpdateReplacePolicy": "Retain",
         },
     )

@@ -48,7 +48,7 @@ def test_each_replica_is_encrypted_with_its_own_regions_key(primary):
 
 
 def test_table_is_retained_on_stack_delete(primary):
-    primary.has_resource(TABLE, {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+    primary.has_resource(TABLE, {"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"})
 
 
 def test_dr_stack_reaches_its_local_replica_not_the_primary(platform):

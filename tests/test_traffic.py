@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from dr_constructs.failover_routing import HEALTHY_BODY
-from tests.cfn import at_path
+from tests.cfn import at_path, only
 from tests.conftest import synthesize
 from tests.handlers.loader import load_handler
 
@@ -27,9 +27,32 @@ def test_the_dns_stack_creates_a_retained_public_zone_for_the_configured_domain(
         "AWS::Route53::HostedZone",
         {
             "Properties": {"Name": "orders-dr.internal.test.", "HostedZoneConfig": Match.any_value()},
-            "DeletionPolicy": "Retain",
+            "DeletionPolicy": "RetainExceptOnCreate",
         },
     )
+
+
+@pytest.mark.parametrize("stack", ["primary", "dr", "global_"])
+def test_every_stack_finds_the_created_zone_by_the_exact_id_the_dns_stack_published(
+    synthesized, request, stack
+):
+    # Given the DNS stack publishes its zone's ID under one parameter name
+    dns = synthesized.template(synthesized.platform.dns)
+    (zone_id, _) = only(dns, "AWS::Route53::HostedZone")
+    (_, parameter) = only(dns, "AWS::SSM::Parameter")
+    assert parameter["Properties"]["Value"] == {"Ref": zone_id}
+    name = parameter["Properties"]["Name"]
+    # Then each stack reads exactly that name in the DNS stack's region: a missing zone fails the
+    # deploy, where ListHostedZonesByName would have answered with the next zone alphabetically
+    template = request.getfixturevalue(stack)
+    (_, lookup) = at_path(template, f"{template_id(stack)}/ZoneLookup/Call/Resource/Default")
+    call = json.loads(lookup["Properties"]["Update"])
+    assert (call["service"], call["action"], call["region"]) == ("SSM", "getParameter", "us-east-1")
+    assert call["parameters"] == {"Name": name}
+
+
+def template_id(stack):
+    return {"primary": "PrimaryRegion", "dr": "DrRegion", "global_": "Global"}[stack]
 
 
 def test_a_changed_domain_reaches_the_zone_the_api_and_the_records(tmp_path):
@@ -55,12 +78,7 @@ def test_each_region_serves_the_api_domain_with_its_own_dns_validated_certificat
     assert cert["Properties"]["ValidationMethod"] == "DNS"
     (zone_lookup, _) = at_path(template, f"{stack_id}/ZoneLookup/Call/Resource/Default")
     assert cert["Properties"]["DomainValidationOptions"] == [
-        {
-            "DomainName": API_DOMAIN,
-            "HostedZoneId": {
-                "Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": [zone_lookup, "HostedZones.0.Id"]}]}]
-            },
-        }
+        {"DomainName": API_DOMAIN, "HostedZoneId": {"Fn::GetAtt": [zone_lookup, "Parameter.Value"]}}
     ]
     template.has_resource_properties(
         "AWS::ApiGatewayV2::DomainName",
