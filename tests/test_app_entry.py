@@ -13,18 +13,30 @@ import pytest
 from tests.conftest import ROOT, default_context
 
 
+# What `cdk synth` runs, from cdk.json, whether the CLI is the pinned one or a global install.
+APP_COMMAND = json.loads((ROOT / "cdk.json").read_text())["app"]
+
+
 def run_app(tmp_path, **overrides):
-    # The CDK CLI hands the merged context to the app in CDK_CONTEXT_JSON.
+    # The CDK CLI hands the merged context to the app in CDK_CONTEXT_JSON and runs the app
+    # command through a shell, with the user's PATH: no venv on it.
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin)
     env = {
         **os.environ,
-        # jsii's Node comes first on PATH, as under ./dev (the venv's Node 24).
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PATH": path,
         "CDK_CONTEXT_JSON": json.dumps(default_context(**overrides)),
         "CDK_OUTDIR": str(tmp_path),
     }
     return subprocess.run(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        APP_COMMAND, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def test_the_app_command_sets_up_its_own_python_instead_of_assuming_a_venv():
+    # A globally installed `cdk synth` in a fresh clone failed with ".venv/bin/python: not found".
+    assert ".venv" not in APP_COMMAND
+    assert APP_COMMAND == "./dev app"
 
 
 @pytest.mark.parametrize(
