@@ -10,10 +10,6 @@ from dr_constructs.lifecycle import RETAINED
 PARTITION_KEY = "order_id"
 
 
-def _pitr() -> dynamodb.PointInTimeRecoverySpecification:
-    return dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)
-
-
 class GlobalOrdersTable(Construct):
     """The orders table as a DynamoDB global table (``TableV2`` with ``replicas``).
 
@@ -45,19 +41,13 @@ class GlobalOrdersTable(Construct):
                 key, {replica_region: replica_key_arn}
             ),
             dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-            point_in_time_recovery_specification=_pitr(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
             deletion_protection=True,
             contributor_insights_specification=dynamodb.ContributorInsightsSpecification(enabled=True),
-            replicas=[
-                dynamodb.ReplicaTableProps(
-                    region=replica_region,
-                    point_in_time_recovery_specification=_pitr(),
-                    deletion_protection=True,
-                    contributor_insights_specification=dynamodb.ContributorInsightsSpecification(
-                        enabled=True
-                    ),
-                )
-            ],
+            # A replica inherits the table's PITR, deletion protection and contributor insights.
+            replicas=[dynamodb.ReplicaTableProps(region=replica_region)],
             removal_policy=RETAINED,
         )
 
