@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from health_checks import CLIENT_CONFIG, HealthReport, check_parameters, check_table
+from health_checks import CLIENT_CONFIG, HealthReport, check_decrypt, check_parameters, check_table
 from settings import SETTINGS
 
 logger = Logger(service=SETTINGS.service_name)
@@ -17,9 +17,10 @@ tracer = Tracer(service=SETTINGS.service_name)
 app = LambdaFunctionUrlResolver()
 
 # Created once per execution environment: Route 53 calls every 10-30 s from many locations, so warm
-# calls must not pay for client set-up. Both target the local replica's region: the other region's
-# health is not this endpoint's answer.
+# calls must not pay for client set-up. Both target this region: the other region's health is not this
+# endpoint's answer.
 dynamodb = boto3.client("dynamodb", region_name=SETTINGS.table_region, config=CLIENT_CONFIG)
+secrets = boto3.client("secretsmanager", region_name=SETTINGS.table_region, config=CLIENT_CONFIG)
 ssm = boto3.client("ssm", region_name=SETTINGS.table_region, config=CLIENT_CONFIG)
 
 
@@ -29,6 +30,7 @@ def health() -> Response:
         region=SETTINGS.table_region,
         results=(
             check_table(dynamodb, SETTINGS.table_name),
+            check_decrypt(secrets, SETTINGS.canary_secret_id),
             check_parameters(ssm, SETTINGS.parameter_path),
         ),
     )

@@ -1,34 +1,29 @@
-"""The health function's configuration, read from its environment once, when Lambda loads the code."""
+"""The health function's configuration: its environment, parsed once when Lambda loads the code."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 
-_REQUIRED = ("TABLE_NAME", "TABLE_REGION", "PARAMETER_PATH")
+from pydantic import BaseModel, ConfigDict, Field
 
 
-@dataclass(frozen=True)
-class Settings:
-    table_name: str
-    table_region: str
-    parameter_path: str
-    service_name: str
+class Settings(BaseModel):
+    """Field aliases are the environment variable names. The values come from our own stack, so they are
+    checked for presence only: a second copy of the stack's naming rules here could only drift from it."""
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        # Failing at import turns a misdeployed function into an init error that names every gap at
-        # once, instead of a health check that quietly reports a healthy-looking but wrong answer.
-        missing = [name for name in _REQUIRED if not env.get(name)]
-        if missing:
-            raise RuntimeError(f"missing required environment variable(s): {', '.join(missing)}")
-        return cls(
-            table_name=env["TABLE_NAME"],
-            table_region=env["TABLE_REGION"],
-            parameter_path=env["PARAMETER_PATH"],
-            service_name=env.get("POWERTOOLS_SERVICE_NAME") or "health",
-        )
+    # The environment holds the function's AWS credentials: errors name variables, never quote values.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    # This region: the other region's health is not this endpoint's answer.
+    table_region: str = Field(alias="TABLE_REGION", min_length=1)
+    # This region's copy of the parameters replicated from the primary.
+    parameter_path: str = Field(alias="PARAMETER_PATH", min_length=1)
+    # A secret the stack generates under this region's KMS key, read only to prove the key decrypts.
+    canary_secret_id: str = Field(alias="CANARY_SECRET_ID", min_length=1)
+    service_name: str = Field(default="health", alias="POWERTOOLS_SERVICE_NAME")
 
 
-SETTINGS = Settings.from_env(os.environ)
+# A missing variable fails the import: a misdeployed function is an init error that names every gap at once,
+# not a health check that answers ok without checking what it should.
+SETTINGS = Settings.model_validate(dict(os.environ))

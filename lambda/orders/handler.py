@@ -1,28 +1,38 @@
-"""HTTP API for orders: POST /orders and GET /orders/<order_id>. Parsing, routing and telemetry only."""
+"""HTTP API for orders: POST /orders and GET /orders/<order_id>. Routing, error mapping and telemetry only."""
 
 from __future__ import annotations
 
+import binascii
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from order_model import ORDER_ID_PATTERN, Order, StoredOrder
-from order_store import OrderStore, PutOutcome
-from pydantic import ValidationError
+from order_model import ORDER_ID_PATTERN, Order, parse_json
+from order_store import CLIENT_CONFIG, OrderStore, PutOutcome, StoreUnavailable
 from settings import SETTINGS
 
 logger = Logger(service=SETTINGS.service_name)
 tracer = Tracer(service=SETTINGS.service_name)
 metrics = Metrics(namespace=SETTINGS.metrics_namespace, service=SETTINGS.service_name)
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
 
 # Built once per execution environment so warm invocations reuse its connections.
-store = OrderStore(SETTINGS.table_name, boto3.client("dynamodb", region_name=SETTINGS.table_region))
+dynamodb = boto3.client("dynamodb", region_name=SETTINGS.table_region, config=CLIENT_CONFIG)
+store = OrderStore(SETTINGS.table_name, dynamodb)
+
+# The function has already retried once. Throttling and passing DynamoDB faults clear within seconds, so a
+# client's next attempt need not wait long.
+RETRY_AFTER_SECONDS = 2
 
 _PUT_RESULTS: dict[PutOutcome, tuple[int, str]] = {
     PutOutcome.CREATED: (201, "OrdersCreated"),
@@ -30,44 +40,74 @@ _PUT_RESULTS: dict[PutOutcome, tuple[int, str]] = {
     PutOutcome.CONFLICT: (409, "OrdersRejected"),
 }
 
-Result = tuple[dict[str, Any], int]
-
 
 @app.post("/orders")
-def create_order() -> Result:
-    try:
-        order = Order.model_validate_json(app.current_event.decoded_body or "")
-    except ValidationError as error:
-        first = error.errors()[0]
-        # An empty location means the body as a whole: not JSON, or not a JSON object.
-        field = ".".join(str(part) for part in first["loc"]) or "body"
-        return _rejected(first["msg"], field)
-    except ValueError:
-        # decoded_body raises these for a base64 body that is malformed or not UTF-8.
-        return _rejected("body is not valid base64-encoded UTF-8", "body")
-
+def create_order(order: Annotated[Order, Body()]) -> Response[dict[str, Any]]:
     outcome = store.put_new(order)
     status, metric = _PUT_RESULTS[outcome]
     _record(outcome.value, metric, order_id=order.order_id)
     if outcome is PutOutcome.CONFLICT:
-        return {"message": "order_id already exists with different content", "field": "order_id"}, status
-    return {"order_id": order.order_id, "status": outcome.value}, status
+        return _json(
+            status, {"message": "order_id already exists with different content", "field": "order_id"}
+        )
+    return _json(status, {"order_id": order.order_id, "status": outcome.value})
 
 
 @app.get("/orders/<order_id>")
-def get_order(order_id: str) -> Result:
+def get_order(order_id: str) -> Response[dict[str, Any]]:
     # An id that could never have been stored is not looked up (a key over 2 KB would be a DynamoDB error).
-    item = store.get(order_id) if re.fullmatch(ORDER_ID_PATTERN, order_id) else None
-    if item is None:
+    order = store.get(order_id) if re.fullmatch(ORDER_ID_PATTERN, order_id) else None
+    if order is None:
         logger.info("order read", extra={"order_id": order_id, "outcome": "not_found"})
-        return {"message": "order not found", "field": "order_id"}, 404
+        return _json(404, {"message": "order not found", "field": "order_id"})
     logger.info("order read", extra={"order_id": order_id, "outcome": "found"})
-    return StoredOrder.model_validate(item, strict=False).model_dump(mode="json"), 200
+    return _json(200, order.model_dump(mode="json"))
 
 
-def _rejected(message: str, field: str) -> Result:
+@app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
+def _invalid_request(
+    error: RequestValidationError | RequestUnsupportedContentType,
+) -> Response[dict[str, Any]]:
+    first = error.errors()[0]
+    # Locations start with "body"; what follows names the field. A body that is not JSON (or not a JSON
+    # object) is reported as the body as a whole.
+    field = ".".join(str(part) for part in first["loc"][1:])
+    if first["type"] == "json_invalid" or not field:
+        field = "body"
+    return _rejected(first["msg"], field)
+
+
+@app.exception_handler([binascii.Error, UnicodeDecodeError])
+def _undecodable_body(_: ValueError) -> Response[dict[str, Any]]:
+    # Raised while Powertools decodes a base64 body, before any JSON is parsed.
+    return _rejected("body is not valid base64-encoded UTF-8", "body")
+
+
+@app.exception_handler(StoreUnavailable)
+def _store_unavailable(error: StoreUnavailable) -> Response[dict[str, Any]]:
+    # The cause is an error code or class name: enough to act on, and no order contents.
+    if error.retryable:
+        logger.warning("order store unavailable", extra={"cause": error.cause, "retryable": True})
+        return _json(
+            503,
+            {"message": "orders are temporarily unavailable, retry later"},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    logger.error("order store failed", extra={"cause": error.cause, "retryable": False})
+    return _json(500, {"message": "internal error"})
+
+
+def _rejected(message: str, field: str) -> Response[dict[str, Any]]:
     _record("rejected", "OrdersRejected", field=field)
-    return {"message": message, "field": field}, 400
+    return _json(400, {"message": message, "field": field})
+
+
+def _json(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
+    )
 
 
 def _record(outcome: str, metric: str, **log_keys: str) -> None:

@@ -1,39 +1,25 @@
-"""Configuration from the environment, read once per cold start: a bad deploy fails at init."""
+"""The function's configuration: its environment, parsed once when Lambda loads the code."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class SettingsError(RuntimeError):
-    pass
+class Settings(BaseModel):
+    """Field aliases are the environment variable names. The values come from our own stack, so they are
+    checked for presence only: a second copy of the stack's naming rules here could only drift from it."""
 
+    # The environment holds the function's AWS credentials: errors name variables, never quote values.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise SettingsError(f"environment variable {name} is missing or empty")
-    return value
-
-
-@dataclass(frozen=True)
-class Settings:
-    table_name: str
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
     # The replica this function uses: its own region's, so it keeps working when the other region is down.
-    table_region: str
-    service_name: str
-    metrics_namespace: str
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        return cls(
-            table_name=_required(env, "TABLE_NAME"),
-            table_region=_required(env, "TABLE_REGION"),
-            service_name=env.get("POWERTOOLS_SERVICE_NAME") or "orders",
-            metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or "OrdersDr",
-        )
+    table_region: str = Field(alias="TABLE_REGION", min_length=1)
+    service_name: str = Field(default="orders", alias="POWERTOOLS_SERVICE_NAME")
+    metrics_namespace: str = Field(default="OrdersDr", alias="POWERTOOLS_METRICS_NAMESPACE")
 
 
-SETTINGS = Settings.from_env(os.environ)
+# A missing variable fails the import: Lambda reports an init error naming it instead of serving requests.
+SETTINGS = Settings.model_validate(dict(os.environ))

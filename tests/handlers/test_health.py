@@ -1,84 +1,67 @@
-"""The regional health endpoint Route 53 health checks call through the Function URL."""
+"""The regional health endpoint Route 53 health checks call through the Function URL.
+
+Every request is AWS's documented Function URL request example with this request's method and path put in
+(events/health/SOURCES.md). moto's Secrets Manager does not call KMS, so a key that cannot decrypt is
+botocore's Stubber raising what Secrets Manager answers then, through the handler's real client.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, ConnectTimeoutError
+from aws_lambda_powertools.utilities.parser.models import LambdaFunctionUrlModel
+from botocore.exceptions import ConnectTimeoutError
+from botocore.stub import Stubber
 from moto import mock_aws
+from pydantic import ValidationError
 
+from tests.handlers.conftest import DR, PRIMARY, FakeLambdaContext, sample_event
 from tests.handlers.loader import load_handler
 
-REGION = "us-west-2"
-OTHER_REGION = "us-east-1"
+REGION, OTHER_REGION = DR, PRIMARY
 TABLE_NAME = "dev-us-west-2-orders-v1-orders"
+CANARY_SECRET_ID = "dev-us-west-2-health-canary-v1"
 PARAMETER_PATH = "/dev-us-west-2-orders-v1/"
 SECRET_VALUE = "s3cr3t-value-that-must-never-leak"
+# The health function's timeout in the stack (OrderService).
+FUNCTION_TIMEOUT_SECONDS = 5
 ROUTE53_SEARCH_STRING = '"status":"ok"'
-DENIED_MESSAGE = (
-    "User: arn:aws:sts::123456789012:assumed-role/health/fn is not authorized to perform: kms:Decrypt"
-)
+DENIED_MESSAGE = "Access to KMS is not allowed: arn:aws:kms:us-west-2:123456789012:key/0b1c2d3e"
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "health"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:health"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-
-def function_url_event(path: str, method: str = "GET") -> dict[str, Any]:
-    """A Lambda Function URL payload 2.0 request, shaped like a Route 53 health checker's."""
-    user_agent = "Amazon-Route53-Health-Check-Service (ref 0000; report http://amzn.to/1vsZADi)"
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"host": f"abc123.lambda-url.{REGION}.on.aws", "user-agent": user_agent},
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abc123",
-            "domainName": f"abc123.lambda-url.{REGION}.on.aws",
-            "requestId": "id-from-function-url",
-            "routeKey": "$default",
-            "stage": "$default",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "54.183.255.128",
-                "userAgent": user_agent,
-            },
-        },
-        "isBase64Encoded": False,
-    }
+def function_url_request(path: str, method: str = "GET") -> dict[str, Any]:
+    """AWS's sample Function URL event, carrying this request's method and path; Route 53 sends no body."""
+    event = sample_event("health/function_url_post")
+    event["rawPath"] = path
+    event["requestContext"]["http"].update(method=method, path=path)
+    del event["body"]
+    return event
 
 
 def call(handler: ModuleType, path: str = "/health") -> dict[str, Any]:
-    return handler.lambda_handler(function_url_event(path), FakeLambdaContext())
+    return handler.lambda_handler(function_url_request(path), FakeLambdaContext(function_name="health"))
+
+
+def checks(response: dict[str, Any]) -> dict[str, str]:
+    return json.loads(response["body"])["checks"]
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The default region (conftest) is the other one: a client that ignored TABLE_REGION would miss the table.
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
     monkeypatch.setenv("TABLE_REGION", REGION)
+    monkeypatch.setenv("CANARY_SECRET_ID", CANARY_SECRET_ID)
     monkeypatch.setenv("PARAMETER_PATH", PARAMETER_PATH)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "health")
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
-    # A default region other than the table's: a client that ignored TABLE_REGION would miss the table.
-    monkeypatch.setenv("AWS_DEFAULT_REGION", OTHER_REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 @pytest.fixture
@@ -102,10 +85,11 @@ def table(aws: None) -> None:
 
 
 @pytest.fixture
-def secret(aws: None) -> None:
+def canary(aws: None) -> None:
+    """The region's canary secret under the region's own customer-managed key, as the stack creates it."""
     key_id = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
-    boto3.client("ssm", region_name=REGION).put_parameter(
-        Name=f"{PARAMETER_PATH}db/password", Value=SECRET_VALUE, Type="SecureString", KeyId=key_id
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name=CANARY_SECRET_ID, SecretString=SECRET_VALUE, KmsKeyId=key_id
     )
 
 
@@ -122,30 +106,45 @@ def handler(aws: None, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return fresh_handler(monkeypatch)
 
 
-def deny_parameters(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    def denied(**_: Any) -> None:
-        raise ClientError(
-            {"Error": {"Code": "AccessDeniedException", "Message": DENIED_MESSAGE}}, "GetParametersByPath"
-        )
+@contextmanager
+def canary_refused(handler: ModuleType, code: str) -> Iterator[None]:
+    """Secrets Manager refuses the canary, as when this region's key is disabled or may not be used."""
+    with Stubber(handler.secrets) as secrets:
+        secrets.add_client_error("get_secret_value", service_error_code=code, service_message=DENIED_MESSAGE)
+        yield
 
-    monkeypatch.setattr(handler.ssm, "get_parameters_by_path", denied)
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(sample_event("health/function_url_post"), id="as-published"),
+        pytest.param(function_url_request("/health"), id="route53-get"),
+    ],
+)
+def test_requests_are_valid_function_url_events(event: dict[str, Any]) -> None:
+    # Given AWS's documented example as transcribed, and the request these tests make from it
+    # When Powertools' own model of the Function URL payload parses them
+    parsed = LambdaFunctionUrlModel.model_validate(event)
+    # Then they are valid events of that format
+    assert parsed.version == "2.0"
 
 
 def test_all_dependencies_answering_returns_200_and_the_exact_body(
-    handler: ModuleType, table: None, secret: None
+    handler: ModuleType, table: None, canary: None
 ) -> None:
-    # Given the region's table and parameters both answer
+    # Given the region's table answers and its key decrypts the canary
     # When Route 53 calls /health
     response = call(handler)
     # Then it answers healthy with the compact, status-first body
     assert response["statusCode"] == 200
     assert (
-        response["body"] == '{"status":"ok","region":"us-west-2","checks":{"table":"ok","parameters":"ok"}}'
+        response["body"]
+        == '{"status":"ok","region":"us-west-2","checks":{"table":"ok","decrypt":"ok","parameters":"ok"}}'
     )
 
 
 def test_healthy_body_matches_the_route53_search_string(
-    handler: ModuleType, table: None, secret: None
+    handler: ModuleType, table: None, canary: None
 ) -> None:
     # Given the region's dependencies all answer
     # When Route 53 calls /health
@@ -154,7 +153,7 @@ def test_healthy_body_matches_the_route53_search_string(
     assert ROUTE53_SEARCH_STRING in body
 
 
-def test_response_is_never_cached(handler: ModuleType, table: None, secret: None) -> None:
+def test_response_is_never_cached(handler: ModuleType, table: None, canary: None) -> None:
     # Given a healthy region
     # When Route 53 calls /health
     response = call(handler)
@@ -162,16 +161,16 @@ def test_response_is_never_cached(handler: ModuleType, table: None, secret: None
     assert response["headers"]["Cache-Control"] == "no-store"
 
 
-def test_missing_table_returns_503_with_table_failed(handler: ModuleType, secret: None) -> None:
+def test_missing_table_returns_503_with_table_failed(handler: ModuleType, canary: None) -> None:
     # Given the region's table does not exist
     # When Route 53 calls /health
     response = call(handler)
     # Then the region is unavailable because of the table
     assert response["statusCode"] == 503
-    assert json.loads(response["body"])["checks"]["table"] == "failed"
+    assert checks(response)["table"] == "failed"
 
 
-def test_unhealthy_body_never_matches_the_route53_search_string(handler: ModuleType, secret: None) -> None:
+def test_unhealthy_body_never_matches_the_route53_search_string(handler: ModuleType, canary: None) -> None:
     # Given the region's table does not exist
     # When Route 53 calls /health
     body = call(handler)["body"]
@@ -179,7 +178,7 @@ def test_unhealthy_body_never_matches_the_route53_search_string(handler: ModuleT
     assert ROUTE53_SEARCH_STRING not in body
 
 
-def test_table_deleted_while_warm_returns_503(handler: ModuleType, table: None, secret: None) -> None:
+def test_table_deleted_while_warm_returns_503(handler: ModuleType, table: None, canary: None) -> None:
     # Given a warm function that has already answered healthy
     assert call(handler)["statusCode"] == 200
     # When the table is deleted and Route 53 calls again
@@ -187,56 +186,87 @@ def test_table_deleted_while_warm_returns_503(handler: ModuleType, table: None, 
     response = call(handler)
     # Then the answer reflects the table now, not the earlier call
     assert response["statusCode"] == 503
-    assert json.loads(response["body"])["checks"]["table"] == "failed"
+    assert checks(response)["table"] == "failed"
 
 
-def test_table_in_the_other_region_only_returns_503(handler: ModuleType, secret: None) -> None:
+def test_table_in_the_other_region_only_returns_503(handler: ModuleType, canary: None) -> None:
     # Given the table exists only in the other region
     create_table(OTHER_REGION)
     # When Route 53 calls this region's /health
     response = call(handler)
     # Then the other region's replica does not make this region healthy
     assert response["statusCode"] == 503
-    assert json.loads(response["body"])["checks"]["table"] == "failed"
+    assert checks(response)["table"] == "failed"
 
 
-def test_denied_parameters_return_503_with_parameters_failed(
-    handler: ModuleType, table: None, secret: None, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("code", ["DecryptionFailure", "AccessDeniedException"])
+def test_key_that_cannot_decrypt_the_canary_returns_503_with_decrypt_failed(
+    handler: ModuleType, table: None, canary: None, code: str
 ) -> None:
-    # Given SSM refuses the parameters (as when the region's KMS key is unusable)
-    deny_parameters(handler, monkeypatch)
+    # Given Secrets Manager cannot decrypt the canary with this region's key
+    with canary_refused(handler, code):
+        # When Route 53 calls /health
+        response = call(handler)
+    # Then the region is unavailable because of the key, and only it
+    assert response["statusCode"] == 503
+    assert checks(response) == {"table": "ok", "decrypt": "failed", "parameters": "ok"}
+
+
+def test_missing_canary_returns_503_with_decrypt_failed(handler: ModuleType, table: None) -> None:
+    # Given the canary secret does not exist, so nothing proves the key decrypts
     # When Route 53 calls /health
     response = call(handler)
-    # Then the region is unavailable because of the parameters, and only them
+    # Then the region is not reported healthy
     assert response["statusCode"] == 503
-    assert json.loads(response["body"])["checks"] == {"table": "ok", "parameters": "failed"}
+    assert checks(response)["decrypt"] == "failed"
 
 
-def test_failing_body_hides_secret_table_name_and_exception_text(
-    handler: ModuleType, table: None, secret: None, monkeypatch: pytest.MonkeyPatch
+def test_canary_is_decrypted_on_every_call(handler: ModuleType, table: None, canary: None) -> None:
+    # Given a warm function
+    reads = []
+    handler.secrets.meta.events.register(
+        "after-call.secrets-manager.GetSecretValue", lambda **kwargs: reads.append(kwargs["http_response"])
+    )
+    # When Route 53 calls /health twice
+    call(handler)
+    call(handler)
+    # Then each answer rests on its own decrypt, not on a value kept from an earlier call
+    assert len(reads) == 2
+
+
+def test_failing_body_hides_secret_names_and_error_text(
+    handler: ModuleType, table: None, canary: None
 ) -> None:
-    # Given SSM refuses the parameters with an error message full of ARNs
-    deny_parameters(handler, monkeypatch)
-    # When Route 53 calls /health
-    body = call(handler)["body"]
+    # Given Secrets Manager refuses the canary with an error message full of ARNs
+    with canary_refused(handler, "AccessDeniedException"):
+        # When Route 53 calls /health
+        body = call(handler)["body"]
     # Then the public body carries none of it
-    for leaked in (SECRET_VALUE, TABLE_NAME, PARAMETER_PATH, DENIED_MESSAGE, "arn:", "AccessDenied", "Error"):
+    for leaked in (
+        SECRET_VALUE,
+        TABLE_NAME,
+        CANARY_SECRET_ID,
+        DENIED_MESSAGE,
+        "arn:",
+        "AccessDenied",
+        "Error",
+    ):
         assert leaked not in body
 
 
-def test_passing_body_hides_secret_and_table_name(handler: ModuleType, table: None, secret: None) -> None:
-    # Given the parameters call succeeds, so the decrypted secret is in the function's memory
+def test_passing_body_hides_secret_and_names(handler: ModuleType, table: None, canary: None) -> None:
+    # Given the canary is decrypted, so its value is in the function's memory
     # When Route 53 calls /health
     body = call(handler)["body"]
-    # Then the public body carries neither the secret nor any resource name
-    for leaked in (SECRET_VALUE, TABLE_NAME, PARAMETER_PATH, "arn:"):
+    # Then the public body carries neither the value nor any resource name
+    for leaked in (SECRET_VALUE, TABLE_NAME, CANARY_SECRET_ID, "arn:"):
         assert leaked not in body
 
 
 def test_secret_value_never_reaches_the_output(
-    aws: None, secret: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    aws: None, canary: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given the secret is decrypted while the missing table makes the function log a failure
+    # Given the canary is decrypted while the missing table makes the function log a failure
     handler = fresh_handler(monkeypatch)
     # When Route 53 calls /health
     call(handler)
@@ -246,27 +276,31 @@ def test_secret_value_never_reaches_the_output(
     assert SECRET_VALUE not in output.out + output.err
 
 
-def test_failed_check_logs_its_name_and_exception_class_only(
-    table: None, secret: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_failed_check_logs_its_name_and_error_code_only(
+    table: None, canary: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given SSM refuses the parameters with an error message full of ARNs
+    # Given Secrets Manager refuses the canary with an error message full of ARNs
     handler = fresh_handler(monkeypatch)
-    deny_parameters(handler, monkeypatch)
-    # When Route 53 calls /health
-    call(handler)
-    # Then the log names the check and the exception class, not the message
+    with canary_refused(handler, "AccessDeniedException"):
+        # When Route 53 calls /health
+        call(handler)
+    # Then the log names the check and the error code, not the message
     output = capsys.readouterr().out
-    assert '"check":"parameters"' in output
-    assert '"reason":"ClientError"' in output
+    assert '"check":"decrypt"' in output
+    assert '"reason":"AccessDeniedException"' in output
     assert DENIED_MESSAGE not in output
 
 
 @pytest.mark.parametrize(
     ("client", "operation", "check"),
-    [("dynamodb", "dynamodb.DescribeTable", "table"), ("ssm", "ssm.GetParametersByPath", "parameters")],
+    [
+        ("dynamodb", "dynamodb.DescribeTable", "table"),
+        ("secrets", "secrets-manager.GetSecretValue", "decrypt"),
+        ("ssm", "ssm.GetParametersByPath", "parameters"),
+    ],
 )
 def test_unreachable_dependency_is_called_once_and_fails_its_check(
-    handler: ModuleType, table: None, secret: None, client: str, operation: str, check: str
+    handler: ModuleType, table: None, canary: None, client: str, operation: str, check: str
 ) -> None:
     # Given a dependency whose endpoint never answers
     calls = []
@@ -280,10 +314,28 @@ def test_unreachable_dependency_is_called_once_and_fails_its_check(
     response = call(handler)
     # Then the call is not retried, so the check fails inside the function's timeout
     assert len(calls) == 1
-    assert json.loads(response["body"])["checks"][check] == "failed"
+    assert checks(response)[check] == "failed"
 
 
-def test_unknown_path_returns_404(handler: ModuleType, table: None, secret: None) -> None:
+def test_stalled_dependencies_answer_503_well_before_the_function_timeout(
+    env: None, silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given endpoints that accept connections and never answer, for the table and the canary alike
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
+    handler = fresh_handler(monkeypatch)
+
+    # When Route 53 calls /health
+    started = time.monotonic()
+    response = call(handler)
+    elapsed = time.monotonic() - started
+
+    # Then both checks fail, with seconds to spare before Lambda would end the call
+    assert response["statusCode"] == 503
+    assert checks(response) == {"table": "failed", "decrypt": "failed", "parameters": "failed"}
+    assert elapsed < FUNCTION_TIMEOUT_SECONDS - 2
+
+
+def test_unknown_path_returns_404(handler: ModuleType, table: None, canary: None) -> None:
     # Given a healthy region
     # When something calls a path other than /health
     response = call(handler, "/admin")
@@ -291,10 +343,42 @@ def test_unknown_path_returns_404(handler: ModuleType, table: None, secret: None
     assert response["statusCode"] == 404
 
 
-def test_missing_parameter_path_fails_at_import_naming_it(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given the function is deployed without PARAMETER_PATH
-    monkeypatch.delenv("PARAMETER_PATH")
+def test_missing_canary_secret_id_fails_at_import_naming_it(
+    env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the function is deployed without CANARY_SECRET_ID
+    monkeypatch.delenv("CANARY_SECRET_ID")
     # When Lambda loads the code
     # Then loading fails with an error that names the variable
-    with pytest.raises(RuntimeError, match="PARAMETER_PATH"):
+    with pytest.raises(ValidationError, match="CANARY_SECRET_ID"):
         load_handler("health")
+
+
+def test_settings_error_quotes_no_environment_values(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a variable is missing, and the environment holds the function's credentials
+    monkeypatch.delenv("CANARY_SECRET_ID")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token-that-must-never-be-logged")
+    # When Lambda loads the code
+    with pytest.raises(ValidationError) as raised:
+        load_handler("health")
+    # Then the error Lambda logs quotes nothing from the environment
+    assert "session-token-that-must-never-be-logged" not in str(raised.value)
+
+
+def test_parameters_this_region_may_not_read_return_503_with_parameters_failed(
+    handler: ModuleType, table: None, canary: None
+) -> None:
+    # Given SSM refuses this region's replicated parameters (seed failure 20: DR functions without the
+    # permission to read them)
+    with Stubber(handler.ssm) as ssm:
+        ssm.add_client_error(
+            "get_parameters_by_path",
+            service_error_code="AccessDeniedException",
+            service_message=DENIED_MESSAGE,
+        )
+        # When Route 53 calls /health
+        response = call(handler)
+    # Then the region is unhealthy, naming the check and nothing of the error text
+    assert response["statusCode"] == 503
+    assert checks(response) == {"table": "ok", "decrypt": "ok", "parameters": "failed"}
+    assert DENIED_MESSAGE not in response["body"]
