@@ -9,7 +9,7 @@ deletes what has no source.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -32,6 +32,29 @@ class Change:
     name: str
     target: str | None
     outcome: Outcome
+
+
+class OutOfTime(RuntimeError):
+    """A reconcile stopped before a call that might not finish before the function times out.
+
+    Raised, so Lambda retries the event: the retry skips what is already in sync and carries on.
+    """
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a reconcile may still spend: Lambda's remaining time, less the longest one call can take."""
+
+    remaining_ms: Callable[[], int]
+    reserve_seconds: float
+
+    def check(self) -> None:
+        remaining = self.remaining_ms() / 1000
+        if remaining < self.reserve_seconds:
+            raise OutOfTime(
+                f"reconcile stopped with {remaining:.1f} s left, under the {self.reserve_seconds:.1f} s "
+                "one more call may take; the retry carries on from what is already in sync"
+            )
 
 
 @dataclass
@@ -65,18 +88,16 @@ class Replicator:
             return None
         return self.target_path + source_name[len(self.source_path) :]
 
-    def apply(self, source_name: str, operation: str) -> Change:
-        """Mirror one Parameter Store change event.
+    def apply(self, source_name: str) -> Change:
+        """Mirror one Parameter Store change event, whatever its operation.
 
-        Anything but a delete re-reads the source instead of trusting the event, so a
-        late or repeated event (Create, Update, LabelParameterVersion or one AWS adds
-        later) still converges on the source's current value.
+        The source is re-read every time, Delete included, instead of trusting the event: a late or
+        retried event (a Delete after a re-Create, an Update after a Delete) converges on the
+        source's current state rather than replaying a past one.
         """
         target = self.target_name(source_name)
         if target is None:
             return Change(source_name, None, Outcome.IGNORED)
-        if operation == "Delete":
-            return Change(source_name, target, self._delete(target))
         try:
             value = self.source.get_parameter(Name=source_name, WithDecryption=True)["Parameter"]["Value"]
         except ClientError as error:
@@ -86,11 +107,15 @@ class Replicator:
         self._put(target, value, self._current_tier(target))
         return Change(source_name, target, Outcome.REPLICATED)
 
-    def reconcile(self) -> ReconcileReport:
+    def reconcile(self, budget: Budget) -> ReconcileReport:
+        """Make the target path mirror the source path; raises OutOfTime, before any call the budget
+        cannot cover, rather than be killed mid-way by the function timeout."""
         report = ReconcileReport()
-        source_values = {p["Name"]: p["Value"] for p in self._values(self.source, self.source_path)}
-        target_digests = {p["Name"]: _digest(p["Value"]) for p in self._values(self.target, self.target_path)}
-        target_metadata = {p["Name"]: p for p in self._metadata(self.target, self.target_path)}
+        source_values = {p["Name"]: p["Value"] for p in self._values(self.source, self.source_path, budget)}
+        target_digests = {
+            p["Name"]: _digest(p["Value"]) for p in self._values(self.target, self.target_path, budget)
+        }
+        target_metadata = {p["Name"]: p for p in self._metadata(self.target, self.target_path, budget)}
 
         expected: set[str] = set()
         for source_name in sorted(source_values):
@@ -100,6 +125,7 @@ class Replicator:
             expected.add(target)
             metadata = target_metadata.get(target)
             if target not in target_digests:
+                budget.check()
                 self._put(target, value, None)
                 report.created.append(target)
             elif (
@@ -108,12 +134,14 @@ class Replicator:
                 or metadata.get("Type") != "SecureString"
                 or metadata.get("KeyId") != self.target_key_id
             ):
+                budget.check()
                 self._put(target, value, metadata.get("Tier") if metadata else None)
                 report.updated.append(target)
             else:
                 report.unchanged += 1
 
         for orphan in sorted(target_digests.keys() - expected):
+            budget.check()
             if self._delete(orphan) is Outcome.DELETED:
                 report.deleted.append(orphan)
         return report
@@ -140,27 +168,40 @@ class Replicator:
         return Outcome.DELETED
 
     def _current_tier(self, name: str) -> str | None:
-        for parameter in self._describe(self.target, {"Key": "Name", "Option": "Equals", "Values": [name]}):
-            return parameter.get("Tier")
-        return None
+        pages = self._describe_pages(self.target, {"Key": "Name", "Option": "Equals", "Values": [name]})
+        return next((parameter.get("Tier") for page in pages for parameter in page["Parameters"]), None)
 
     @staticmethod
-    def _values(client: Any, path: str) -> Iterator[dict[str, Any]]:
+    def _values(client: Any, path: str, budget: Budget) -> Iterator[dict[str, Any]]:
         pages = client.get_paginator("get_parameters_by_path").paginate(
             Path=path, Recursive=True, WithDecryption=True
         )
-        for page in pages:
+        for page in _within(budget, pages):
             yield from page["Parameters"]
 
     @classmethod
-    def _metadata(cls, client: Any, path: str) -> Iterator[dict[str, Any]]:
-        return cls._describe(client, {"Key": "Path", "Option": "Recursive", "Values": [path.rstrip("/")]})
+    def _metadata(cls, client: Any, path: str, budget: Budget) -> Iterator[dict[str, Any]]:
+        pages = cls._describe_pages(
+            client, {"Key": "Path", "Option": "Recursive", "Values": [path.rstrip("/")]}
+        )
+        for page in _within(budget, pages):
+            yield from page["Parameters"]
 
     @staticmethod
-    def _describe(client: Any, parameter_filter: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _describe_pages(client: Any, parameter_filter: dict[str, Any]) -> Iterable[dict[str, Any]]:
         # DescribeParameters filters after paging, so a page can be empty yet not the last one.
-        for page in client.get_paginator("describe_parameters").paginate(ParameterFilters=[parameter_filter]):
-            yield from page["Parameters"]
+        return client.get_paginator("describe_parameters").paginate(ParameterFilters=[parameter_filter])
+
+
+def _within(budget: Budget, pages: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The pages, with the budget checked before each page's call (a paginator calls on next())."""
+    iterator = iter(pages)
+    while True:
+        budget.check()
+        page = next(iterator, None)
+        if page is None:
+            return
+        yield page
 
 
 def _digest(value: str) -> bytes:

@@ -1,55 +1,27 @@
-"""The replicator's configuration, read from the environment once, at import.
+"""The replicator's configuration: its environment, parsed once at import.
 
-A bad deployment fails on cold start, naming the variable, instead of on the
-first event that happens to need it.
+A deployment missing a variable fails on cold start, naming it, instead of on the first event that
+happens to need it. The values come from this app's own stack (Lambda sets AWS_REGION), so they are
+checked for presence and type only.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
-@dataclass(frozen=True)
-class Settings:
-    source_region: str
-    source_path: str
-    target_region: str
-    target_path: str
-    target_key_id: str
-    service_name: str
-    metrics_namespace: str
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        return cls(
-            source_region=_required(env, "AWS_REGION"),
-            source_path=_path(env, "SOURCE_PATH"),
-            target_region=_required(env, "TARGET_REGION"),
-            target_path=_path(env, "TARGET_PATH"),
-            target_key_id=_required(env, "TARGET_KEY_ID"),
-            service_name=env.get("POWERTOOLS_SERVICE_NAME") or "ssm-replicator",
-            metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or "OrdersDr",
-        )
+    source_region: str = Field(alias="AWS_REGION", min_length=1)
+    source_path: str = Field(alias="SOURCE_PATH", min_length=1)
+    target_region: str = Field(alias="TARGET_REGION", min_length=1)
+    target_path: str = Field(alias="TARGET_PATH", min_length=1)
+    target_key_id: str = Field(alias="TARGET_KEY_ID", min_length=1)
+    service_name: str = Field("ssm-replicator", alias="POWERTOOLS_SERVICE_NAME")
+    metrics_namespace: str = Field("OrdersDr", alias="POWERTOOLS_METRICS_NAMESPACE")
 
 
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ValueError(f"environment variable {name} is missing or empty")
-    return value
-
-
-def _path(env: Mapping[str, str], name: str) -> str:
-    path = _required(env, name)
-    # Names map by swapping prefixes, which is only unambiguous between whole path segments.
-    # "/" alone would make reconcile own, and delete from, the whole regional store.
-    if not (path.startswith("/") and path.endswith("/")) or path == "/":
-        raise ValueError(
-            f"environment variable {name} must start and end with '/' below the root, got {path!r}"
-        )
-    return path
-
-
-SETTINGS = Settings.from_env(os.environ)
+SETTINGS = Settings.model_validate(dict(os.environ))

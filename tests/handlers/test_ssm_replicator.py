@@ -1,19 +1,28 @@
-"""The SSM replicator against moto: primary us-east-1, DR us-west-2."""
+"""The SSM replicator against moto: primary us-east-1, DR us-west-2.
+
+Events are AWS's samples (events/ssm_replicator/, see SOURCES.md there), adapted only in the
+parameter name and, where the page has no example of an operation, the operation.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import sys
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
+from pydantic import ValidationError
 
+from tests.handlers.conftest import FakeLambdaContext, sample_event
 from tests.handlers.loader import load_handler
 
 SOURCE_PATH = "/dev-us-east-1-orders-v1/"
@@ -23,19 +32,16 @@ PRIMARY_KEY_ALIAS = "alias/dev-us-east-1-orders-v1"
 SECRET = "s3cr3t-VALUE-123"
 NEW_SECRET = "s3cr3t-VALUE-456"
 STALE_SECRET = "s3cr3t-STALE-789"
+# The function's timeout in the stack.
+TIMEOUT_SECONDS = 300
 
 ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-    "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "SOURCE_PATH": SOURCE_PATH,
     "TARGET_PATH": TARGET_PATH,
     "TARGET_REGION": "us-west-2",
     "TARGET_KEY_ID": DR_KEY_ALIAS,
-    "POWERTOOLS_TRACE_DISABLED": "1",
     # The most verbose level anyone could set: the no-leak tests must hold even there.
     "POWERTOOLS_LOG_LEVEL": "DEBUG",
 }
@@ -81,17 +87,9 @@ def _values_under(client: Any, path: str) -> dict[str, str]:
     return {p["Name"]: p["Value"] for page in pages for p in page["Parameters"]}
 
 
-@dataclass
-class LambdaContextStub:
-    function_name: str = "ssm-replicator"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ssm-replicator"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-
-
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
@@ -112,6 +110,12 @@ def regions(env: None) -> Iterator[Regions]:
         )
 
 
+def load_replicator() -> ModuleType:
+    # Powertools configures its service logger once per process; a fresh one gets a fresh stream.
+    logging.Logger.manager.loggerDict.pop("ssm-replicator", None)
+    return load_handler("ssm_replicator")
+
+
 class Function:
     """The function as Lambda runs it, imported on first use inside the test itself.
 
@@ -125,13 +129,14 @@ class Function:
     @property
     def module(self) -> ModuleType:
         if self._module is None:
-            # Powertools configures its service logger once per process; a fresh one gets a fresh stream.
-            logging.Logger.manager.loggerDict.pop("ssm-replicator", None)
-            self._module = load_handler("ssm_replicator")
+            self._module = load_replicator()
         return self._module
 
-    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.module.lambda_handler(event, LambdaContextStub())
+    def __call__(self, event: Any, context: FakeLambdaContext | None = None) -> dict[str, Any]:
+        context = context or FakeLambdaContext(
+            function_name="ssm-replicator", timeout_seconds=TIMEOUT_SECONDS
+        )
+        return self.module.lambda_handler(event, context)
 
 
 @pytest.fixture
@@ -139,32 +144,58 @@ def function(regions: Regions) -> Function:
     return Function()
 
 
+# The page has examples of these operations only; others start from the Update example.
+_SAMPLED = {"Create": "create", "Update": "update", "Delete": "delete"}
+
+
 def change_event(operation: str, name: str) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-        "detail-type": "Parameter Store Change",
-        "source": "aws.ssm",
-        "account": "123456789012",
-        "time": "2025-01-01T00:00:00Z",
-        "region": "us-east-1",
-        "resources": [f"arn:aws:ssm:us-east-1:123456789012:parameter{name}"],
-        "detail": {"operation": operation, "name": name, "type": "SecureString", "description": ""},
-    }
+    """AWS's sample Parameter Store Change event for the operation, about one of our parameters."""
+    event = sample_event(f"ssm_replicator/parameter_store_change_{_SAMPLED.get(operation, 'update')}")
+    event["detail"].update(operation=operation, name=name)
+    return event
 
 
-CLOUDFORMATION_EVENT = {
-    "version": "0",
-    "id": "2f3c0c3e-0000-0000-0000-000000000000",
-    "detail-type": "CloudFormation Stack Status Change",
-    "source": "aws.cloudformation",
-    "account": "123456789012",
-    "time": "2025-01-01T00:00:00Z",
-    "region": "us-east-1",
-    "resources": ["arn:aws:cloudformation:us-east-1:123456789012:stack/PrimaryRegion/abc"],
-    "detail": {"stack-id": "PrimaryRegion", "status-details": {"status": "UPDATE_COMPLETE"}},
-}
+CLOUDFORMATION_EVENT = sample_event("ssm_replicator/cloudformation_stack_status_change")
+# This app's own scheduler input (dr_constructs/parameter_replication.py).
 SCHEDULED_EVENT = {"action": "reconcile"}
+
+
+def out_of_time() -> type[Exception]:
+    """The loaded replicator's OutOfTime: every load imports the asset's modules afresh."""
+    return sys.modules["replication"].OutOfTime
+
+
+@dataclass
+class SlowCallsContext(FakeLambdaContext):
+    """Lambda's clock as a reconcile sees it when every call is slow: each look finds `step` seconds gone."""
+
+    step_seconds: float = 1.0
+    _looks: int = field(default=0, init=False)
+
+    def get_remaining_time_in_millis(self) -> int:
+        self._looks += 1
+        return int((self.timeout_seconds - self._looks * self.step_seconds) * 1000)
+
+
+def test_event_models_accept_the_sample_events(env: None) -> None:
+    # Given AWS's sample Parameter Store Change and CloudFormation Stack Status Change events
+    samples = [
+        *(sample_event(f"ssm_replicator/parameter_store_change_{op}") for op in _SAMPLED.values()),
+        CLOUDFORMATION_EVENT,
+    ]
+
+    # When Powertools' EventBridgeModel, and the replicator's own event model, parse them
+    events = load_handler("ssm_replicator", "events")
+    parsed = [events.ReplicatorEvent.model_validate(sample).root for sample in samples]
+
+    # Then every sample parses, each into the model of its kind
+    assert all(EventBridgeModel.model_validate(sample) for sample in samples)
+    assert [type(event).__name__ for event in parsed] == [
+        "ParameterStoreChange",
+        "ParameterStoreChange",
+        "ParameterStoreChange",
+        "StackStatusChange",
+    ]
 
 
 def test_create_event_writes_a_securestring_copy_under_the_dr_key(regions, function):
@@ -235,6 +266,19 @@ def test_delete_event_for_an_absent_dr_copy_is_not_an_error(regions, function):
 
     # Then it succeeds and says there was nothing to delete
     assert result["outcome"] == "absent"
+
+
+def test_late_delete_event_keeps_the_copy_of_a_recreated_source(regions, function):
+    # Given a parameter deleted and created again in the primary region, its DR copy up to date
+    regions.put_source("db/password", NEW_SECRET)
+    regions.put_dr("db/password", NEW_SECRET)
+
+    # When the Delete event arrives late (or is retried) after the re-Create
+    result = function(change_event("Delete", SOURCE_PATH + "db/password"))
+
+    # Then the DR copy still mirrors the source, which exists
+    assert regions.dr_value("db/password") == NEW_SECRET
+    assert result["outcome"] == "replicated"
 
 
 def test_change_event_for_a_source_deleted_since_removes_the_dr_copy(regions, function):
@@ -471,28 +515,104 @@ def test_unsupported_event_is_raised_not_swallowed(regions, function):
     event = {"source": "aws.s3", "detail-type": "Object Created", "detail": {}}
 
     # When it arrives
-    # Then it fails, so it lands in the dead-letter queue instead of vanishing
-    with pytest.raises(ValueError, match="unsupported event"):
+    # Then it fails naming what the function serves, so it lands in the dead-letter queue instead of vanishing
+    with pytest.raises(ValidationError, match="not an event for this function"):
         function(event)
 
 
-def test_settings_reject_a_target_path_without_trailing_slash(env, monkeypatch):
-    # Given a TARGET_PATH missing its trailing slash
-    monkeypatch.setenv("TARGET_PATH", "/dev-us-west-2-orders-v1")
+def _change_without_name() -> dict[str, Any]:
+    event = change_event("Update", SOURCE_PATH + "db/password")
+    del event["detail"]["name"]
+    return event
+
+
+@pytest.mark.parametrize(
+    "event",
+    [_change_without_name(), [], {"detail": {}}, "a string"],
+    ids=["no-detail-name", "list", "detail-only", "string"],
+)
+def test_malformed_event_raises_a_validation_error(event, regions, function):
+    # Given a malformed event
+    # When it arrives
+    # Then pydantic's ValidationError is raised, not a KeyError or AttributeError from halfway through,
+    # so Lambda retries it and then keeps it in the on-failure destination
+    with pytest.raises(ValidationError):
+        function(event)
+    assert regions.all_dr() == {}
+
+
+def test_stalled_ssm_endpoint_fails_a_change_event_within_one_calls_reserve(
+    env, monkeypatch, silent_endpoint
+):
+    # Given an SSM endpoint that accepts connections and never answers
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
+    module = load_replicator()
+
+    # When a Create event arrives
+    started = time.monotonic()
+    with pytest.raises(ReadTimeoutError):
+        module.lambda_handler(
+            change_event("Create", SOURCE_PATH + "db/password"),
+            FakeLambdaContext(function_name="ssm-replicator", timeout_seconds=TIMEOUT_SECONDS),
+        )
+    elapsed = time.monotonic() - started
+
+    # Then the stalled call gave up, and raised for Lambda's retries, within the reserve a reconcile
+    # keeps for one call, itself a small part of the function timeout
+    assert elapsed < module.CALL_RESERVE_SECONDS < TIMEOUT_SECONDS / 10
+
+
+def test_reconcile_with_less_time_left_than_one_call_may_take_stops_at_once(
+    env, monkeypatch, silent_endpoint
+):
+    # Given an SSM endpoint that never answers, and a function left less time than one call may take
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
+    module = load_replicator()
+    context = FakeLambdaContext(
+        function_name="ssm-replicator", timeout_seconds=module.CALL_RESERVE_SECONDS - 1
+    )
+
+    # When a reconcile runs
+    started = time.monotonic()
+    with pytest.raises(out_of_time()):
+        module.lambda_handler(SCHEDULED_EVENT, context)
+    elapsed = time.monotonic() - started
+
+    # Then it raised before starting a call it could not finish, long before the function timeout
+    assert elapsed < 1 < context.timeout_seconds
+
+
+def test_reconcile_out_of_time_stops_between_calls_and_its_retry_finishes(regions, function):
+    # Given 25 source parameters, and a function whose calls are so slow that time runs out part-way
+    for i in range(25):
+        regions.put_source(f"param{i:02}", f"s3cr3t-{i}")
+    reserve = function.module.CALL_RESERVE_SECONDS
+    slow = SlowCallsContext(function_name="ssm-replicator", timeout_seconds=reserve + 12, step_seconds=1)
+
+    # When a reconcile runs out of time
+    with pytest.raises(out_of_time()):
+        function(SCHEDULED_EVENT, slow)
+    copied = len(regions.all_dr())
+
+    # Then it stopped with part of the work done and nothing half-written, and Lambda's retry finishes it
+    assert 0 < copied < 25
+    result = function(SCHEDULED_EVENT)
+    assert (result["created"], result["unchanged"]) == (25 - copied, copied)
+    assert regions.all_dr() == {
+        name.replace(SOURCE_PATH, TARGET_PATH, 1): value for name, value in regions.all_source().items()
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ["AWS_REGION", "SOURCE_PATH", "TARGET_REGION", "TARGET_PATH", "TARGET_KEY_ID"]
+)
+def test_settings_name_a_missing_variable(name, env, monkeypatch):
+    # Given the function is deployed without the variable
+    monkeypatch.delenv(name)
 
     # When the settings are parsed (at import, as on a cold start)
     # Then the failure names the variable
-    with pytest.raises(ValueError, match="TARGET_PATH"):
-        load_handler("ssm_replicator", "settings")
-
-
-def test_settings_reject_a_missing_variable(env, monkeypatch):
-    # Given no TARGET_KEY_ID
-    monkeypatch.delenv("TARGET_KEY_ID")
-
-    # When the settings are parsed
-    # Then the failure names the variable
-    with pytest.raises(ValueError, match="TARGET_KEY_ID"):
+    with pytest.raises(ValidationError, match=name):
         load_handler("ssm_replicator", "settings")
 
 
