@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from dr_constructs.app_key import AppKey
@@ -11,12 +12,29 @@ ALERT_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 
 
 class AlertTopic(Construct):
-    """A region's alert topic: CMK-encrypted, TLS-only, and publishable by CloudWatch
-    alarms and EventBridge of this account (and by roles granted ``grant_publish``)."""
+    """A region's alert topic: CMK-encrypted, TLS-only, publishable by CloudWatch alarms and
+    EventBridge of this account (and by roles granted ``topic.grant_publish``), with the
+    on-call subscriptions.
 
-    def __init__(self, scope: Construct, id: str, *, topic_name: str, key: AppKey) -> None:
+    Args:
+        topic_name: the topic's physical name.
+        key: the region's key; it is told to let CloudWatch and EventBridge encrypt into it
+            (a topic under ``alias/aws/sns`` cannot receive CloudWatch alarms).
+        email: an address subscribed to every alert; empty (the default) for none.
+        https_endpoint: an ``https://`` URL subscribed to every alert; empty (the default) for none.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        topic_name: str,
+        key: AppKey,
+        email: str = "",
+        https_endpoint: str = "",
+    ) -> None:
         super().__init__(scope, id)
-        # CloudWatch cannot publish into a topic under alias/aws/sns: it needs a key that trusts it.
         for publisher in ALERT_PUBLISHERS:
             key.allow_service_publisher(publisher)
         self.topic = sns.Topic(
@@ -36,3 +54,7 @@ class AlertTopic(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": self.topic.stack.account}},
             )
         )
+        if email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        if https_endpoint:
+            self.topic.add_subscription(subscriptions.UrlSubscription(https_endpoint))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import aws_cdk as cdk
@@ -9,7 +10,6 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -19,20 +19,19 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.service_function import METRICS_NAMESPACE, ServiceFunction
+from dr_constructs.drill_probes import DRILL_SERVICE, PROBE_FUNCTION_TIMEOUT, DrillProbes
+from dr_constructs.service_function import METRICS_NAMESPACE, FunctionDefaults, ServiceFunction
+from dr_core.naming import Kind, Naming
+from dr_core.shared_names import RegionNames
 
-# Each probe polls for its replica for at most POLL_TIMEOUT_SECONDS; the task's
-# own timeout leaves it room to clean up and answer.
-POLL_TIMEOUT_SECONDS = 120
-_PROBE_TIMEOUT = cdk.Duration.seconds(POLL_TIMEOUT_SECONDS + 60)
+# The task's timeout leaves the probe function its own timeout and a margin.
+_PROBE_TIMEOUT = PROBE_FUNCTION_TIMEOUT.plus(cdk.Duration.seconds(30))
 # A drill's alarms reflect the last drill that reported: a failure stays in ALARM through the
 # hours without datapoints until a later drill passes (missing data keeps the current state).
 _UNTIL_THE_NEXT_DRILL = cw.TreatMissingData.IGNORE
 EXECUTION_OUTCOME_METRIC = "DrillExecutionSucceeded"
 _PASSED_STATUSES = ("SUCCEEDED",)
 _FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
-# The asset folder of the drill's functions; Powertools adds it as the `service` dimension.
-DRILL_SERVICE = "dr_drill"
 
 
 def drill_metric(
@@ -72,27 +71,76 @@ class DrDrill(Construct):
     """A Step Functions drill: a Parallel of probes, one per replication path, each with
     a timeout, retries and a Catch that turns a failure into a FAILED result, then a
     report step that publishes one JSON report and the metrics its alarms watch.
-    EventBridge Scheduler runs it on a rate; anyone can start it on demand."""
+    EventBridge Scheduler runs it on a rate; anyone can start it on demand.
+
+    Args:
+        naming: names the functions, roles, state machine and schedule in this region.
+        primary, dr: the names of what each region holds.
+        orders_table: the global table's name.
+        dr_health_url: the DR health endpoint's URL, for the failover probe.
+        health_check_ids: region -> Route 53 health check ID, for the failover probe.
+        defaults: what every function of this region shares (log key and retention too).
+        alert_topic: where the report and the drill's alarms go.
+        alarm_prefix: every alarm name starts with it.
+        rpo_targets: store -> recovery point target in seconds; a measured lag above it alarms.
+        every: how often EventBridge Scheduler runs the drill.
+    """
 
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        probes: Mapping[str, ServiceFunction],
-        report: ServiceFunction,
-        state_machine_name: str,
-        schedule_name: str,
-        scheduler_role_name: str,
-        every: cdk.Duration,
-        log_key: kms.IKey,
-        log_retention: logs.RetentionDays,
+        naming: Naming,
+        primary: RegionNames,
+        dr: RegionNames,
+        orders_table: str,
+        dr_health_url: str,
+        health_check_ids: Mapping[str, str],
+        defaults: FunctionDefaults,
         alert_topic: sns.ITopic,
         alarm_prefix: str,
         rpo_targets: Mapping[str, float],
+        every: cdk.Duration,
     ) -> None:
         super().__init__(scope, id)
-        self._log_key, self._log_retention = log_key, log_retention
+        here = cdk.Stack.of(self).region
+        self._log_key, self._log_retention = defaults.log_key, defaults.log_retention
+        self.probe_functions = DrillProbes(
+            self,
+            "ProbeFunctions",
+            naming=naming,
+            primary=primary,
+            dr=dr,
+            orders_table=orders_table,
+            dr_health_url=dr_health_url,
+            health_check_ids=health_check_ids,
+            defaults=defaults,
+        )
+        probes = self.probe_functions.functions
+        report = ServiceFunction(
+            self,
+            "ReportFunction",
+            function_name=naming.name(Kind.LAMBDA_FUNCTION, "drill-report", region=here),
+            role_name=naming.name(Kind.IAM_ROLE, "drill-report-fn", region=here),
+            asset=DRILL_SERVICE,
+            entry_point="report",
+            description="DR drill step: report",
+            environment={
+                "REPORT_TOPIC_ARN": alert_topic.topic_arn,
+                "RPO_TARGETS": json.dumps(dict(rpo_targets)),
+            },
+            defaults=defaults,
+            timeout=cdk.Duration.seconds(30),
+        )
+        alert_topic.grant_publish(report.role)
+        Validations.of(report.role).acknowledge(
+            *nag.cdk_key_grant_wildcards("publish grant on the alert topic")
+        )
+        state_machine_name = naming.name(Kind.STATE_MACHINE, "dr-drill", region=here)
+        schedule_name = naming.name(Kind.SCHEDULE, "dr-drill", region=here)
+        scheduler_role_name = naming.name(Kind.IAM_ROLE, "dr-drill-scheduler", region=here)
+        log_key, log_retention = defaults.log_key, defaults.log_retention
         drill_id = {"drill_id": sfn.JsonPath.string_at("$$.Execution.Name")}
         parallel = sfn.Parallel(
             self, "Probes", comment="Every replication path at once", result_path="$.results"

@@ -3,12 +3,12 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from dr_constructs import nag
+from dr_constructs.app_key import AppKey
 
 # What the drill's SNS probe publishes; only such messages reach the inbox.
 CANARY_KIND = "dr-drill-canary"
@@ -16,18 +16,24 @@ CANARY_KIND = "dr-drill-canary"
 
 class DrillInbox(Construct):
     """In the DR region, a queue on the DR alert topic that receives only the drill's
-    canaries, so the drill can see an alert from the primary arrive in DR."""
+    canaries, so the drill can see an alert from the primary arrive in DR.
 
-    def __init__(
-        self, scope: Construct, id: str, *, queue_name: str, key: kms.IKey, topic: sns.ITopic
-    ) -> None:
+    Args:
+        queue_name: the queue's physical name.
+        key: the region's key; the queue is encrypted with it, and SNS of this account is
+            let to encrypt into it.
+        topic: the DR alert topic the queue subscribes to.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, queue_name: str, key: AppKey, topic: sns.ITopic) -> None:
         super().__init__(scope, id)
+        key.allow_service_publisher("sns.amazonaws.com")
         self.queue = sqs.Queue(
             self,
             "Queue",
             queue_name=queue_name,
             encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
+            encryption_master_key=key.key,
             enforce_ssl=True,
             # A canary is read within minutes or not at all.
             retention_period=cdk.Duration.hours(1),

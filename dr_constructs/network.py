@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -83,6 +84,13 @@ class RegionalNetwork(Construct):
                 "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB),
                 "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
             },
+        )
+        Validations.of(self.vpc).acknowledge(
+            Acknowledgment(
+                id="CloudFormation-Validate::W3010",
+                reason="The zones come from the availabilityZones context on purpose: synth makes no "
+                "AWS call to look them up, and preflight checks they exist in the account.",
+            )
         )
         self.function_subnets = ec2.SubnetSelection(subnet_group_name="functions")
         self.database_subnets = ec2.SubnetSelection(subnet_group_name="database")

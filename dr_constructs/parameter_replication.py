@@ -8,13 +8,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from dr_constructs import nag
 from dr_constructs.app_key import AppKey, keys_of_region, use_by_alias
 from dr_constructs.dead_letter_queue import DeadLetterQueue
 from dr_constructs.parameter_access import parameter_arns
-from dr_constructs.service_function import ServiceFunction
+from dr_constructs.service_function import FunctionDefaults, ServiceFunction
+from dr_core.naming import Kind, Naming
 
 _RETRIES = 2
 _MAX_EVENT_AGE = cdk.Duration.hours(1)
@@ -27,7 +29,18 @@ class ParameterReplication(Construct):
     A Parameter Store change event replicates one parameter (deletes follow
     deletes); a reconcile run syncs the whole path after every deploy of this
     stack and on a schedule. Every way in is asynchronous, so every failure ends
-    in the dead-letter queue, whose alarms notify the alert topic.
+    in the construct's dead-letter queue, whose alarms notify the alert topic.
+
+    Args:
+        naming: names the replicator function, its role, its dead-letter queue, the two
+            EventBridge rules, the schedule and the scheduler's role, in this region.
+        source_path, source_key: this region's parameter path and its key.
+        target_path, target_region, target_key_alias: the DR path, its region, and the alias
+            of the key its copies are encrypted with (the key's ID is not known here).
+        alert_topic: where the dead-letter queue's alarms go.
+        defaults: what every function of this region shares.
+        reconcile_every: how often the whole path is reconciled.
+        dead_letter_max_age: the age of the oldest failed event that raises an alarm.
     """
 
     def __init__(
@@ -35,23 +48,47 @@ class ParameterReplication(Construct):
         scope: Construct,
         id: str,
         *,
-        replicator: ServiceFunction,
-        dead_letter: DeadLetterQueue,
+        naming: Naming,
         source_path: str,
         source_key: AppKey,
         target_path: str,
         target_region: str,
         target_key_alias: str,
-        change_rule_name: str,
-        deploy_rule_name: str,
-        schedule_name: str,
-        scheduler_role_name: str,
+        alert_topic: sns.ITopic,
+        defaults: FunctionDefaults,
         reconcile_every: cdk.Duration,
+        dead_letter_max_age: cdk.Duration,
     ) -> None:
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
-        if target_region == stack.region:
+        here = stack.region
+        if target_region == here:
             raise ValueError("ParameterReplication needs a target in another region")
+        self.dead_letters = DeadLetterQueue(
+            self,
+            "DeadLetters",
+            queue_name=naming.name(Kind.SQS_QUEUE, "ssm-replication-dlq", region=here),
+            key=source_key.key,
+            alert_topic=alert_topic,
+            max_age=dead_letter_max_age,
+            feeds_from="the SSM parameter replicator",
+        )
+        replicator = ServiceFunction(
+            self,
+            "Replicator",
+            function_name=naming.name(Kind.LAMBDA_FUNCTION, "ssm-replicator", region=here),
+            role_name=naming.name(Kind.IAM_ROLE, "ssm-replicator-fn", region=here),
+            asset="ssm_replicator",
+            description=f"Replicates {source_path} to {target_region} as SecureStrings",
+            environment={
+                "SOURCE_PATH": source_path,
+                "TARGET_PATH": target_path,
+                "TARGET_REGION": target_region,
+                "TARGET_KEY_ID": target_key_alias,
+            },
+            defaults=defaults,
+            timeout=cdk.Duration.minutes(5),
+        )
         self.function = replicator.function
         role = replicator.role
         partition, account = stack.partition, stack.account
@@ -119,7 +156,7 @@ class ParameterReplication(Construct):
         # EventBridge itself writes undeliverable events into the dead-letter queue's key.
         source_key.allow_service_publisher("events.amazonaws.com")
         self.function.configure_async_invoke(
-            on_failure=destinations.SqsDestination(dead_letter.queue),
+            on_failure=destinations.SqsDestination(self.dead_letters.queue),
             retry_attempts=_RETRIES,
             max_event_age=_MAX_EVENT_AGE,
         )
@@ -128,7 +165,7 @@ class ParameterReplication(Construct):
             return targets.LambdaFunction(
                 self.function,
                 event=event,
-                dead_letter_queue=dead_letter.queue,
+                dead_letter_queue=self.dead_letters.queue,
                 retry_attempts=_RETRIES,
                 max_event_age=_MAX_EVENT_AGE,
             )
@@ -136,7 +173,7 @@ class ParameterReplication(Construct):
         self.change_rule = events.Rule(
             self,
             "OnParameterChange",
-            rule_name=change_rule_name,
+            rule_name=naming.name(Kind.EVENT_RULE, "ssm-change", region=here),
             description=f"Replicates changes below {source_path} to {target_region}",
             event_pattern=events.EventPattern(
                 source=["aws.ssm"],
@@ -148,7 +185,7 @@ class ParameterReplication(Construct):
         self.deploy_rule = events.Rule(
             self,
             "AfterDeploy",
-            rule_name=deploy_rule_name,
+            rule_name=naming.name(Kind.EVENT_RULE, "ssm-after-deploy", region=here),
             description=f"Reconciles {target_path} after every deploy of {stack.stack_name}",
             event_pattern=events.EventPattern(
                 source=["aws.cloudformation"],
@@ -163,7 +200,7 @@ class ParameterReplication(Construct):
         scheduler_role = iam.Role(
             self,
             "SchedulerRole",
-            role_name=scheduler_role_name,
+            role_name=naming.name(Kind.IAM_ROLE, "ssm-reconcile-scheduler", region=here),
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": account}}
             ),
@@ -171,17 +208,17 @@ class ParameterReplication(Construct):
         )
         # Scheduler writes dead letters as this role, into a CMK-encrypted queue: the
         # target grants sqs:SendMessage only, not the key.
-        dead_letter.queue.grant_send_messages(scheduler_role)
+        self.dead_letters.queue.grant_send_messages(scheduler_role)
         self.schedule = scheduler.Schedule(
             self,
             "Reconcile",
-            schedule_name=schedule_name,
+            schedule_name=naming.name(Kind.SCHEDULE, "ssm-reconcile", region=here),
             description=f"Reconciles {target_path} with {source_path}",
             schedule=scheduler.ScheduleExpression.rate(reconcile_every),
             target=scheduler_targets.LambdaInvoke(
                 self.function,
                 input=scheduler.ScheduleTargetInput.from_object({"action": "reconcile"}),
-                dead_letter_queue=dead_letter.queue,
+                dead_letter_queue=self.dead_letters.queue,
                 retry_attempts=_RETRIES,
                 max_event_age=_MAX_EVENT_AGE,
                 role=scheduler_role,

@@ -27,8 +27,16 @@ class RegionalMonitoring(Construct):
     """The alarms of one region's compute, API and database, from cdk-monitoring-constructs,
     each notifying that region's alert topic (alarm and recovery).
 
-    Its per-region dashboards are off: the unified dashboard in the global stack
-    shows both regions side by side.
+    Its per-region dashboards are off: the unified dashboard in the global stack shows both
+    regions side by side. Functions and a database made after it are added with
+    ``monitor_function`` and ``monitor_database``.
+
+    Args:
+        alarm_prefix: every alarm name starts with it.
+        alert_topic: notified on alarm and on recovery.
+        thresholds: ``alarmThresholds`` from the config (lambdaErrors, lambdaThrottles, api5xx,
+            apiLatencyP90Ms, rdsCpuPercent, rdsFreeStorageGiB, rdsConnections, ...).
+        http_api: the region's HTTP API (5xx count, p90 latency).
     """
 
     def __init__(
@@ -39,11 +47,10 @@ class RegionalMonitoring(Construct):
         alarm_prefix: str,
         alert_topic: sns.ITopic,
         thresholds: Mapping[str, float],
-        functions: Mapping[str, lambda_.IFunction],
         http_api: apigwv2.IHttpApi,
-        database: rds.IDatabaseInstance | None = None,
     ) -> None:
         super().__init__(scope, id)
+        self._thresholds = thresholds
         self.facade = MonitoringFacade(
             self,
             "Facade",
@@ -61,17 +68,6 @@ class RegionalMonitoring(Construct):
                 create_alarm_dashboard=False,
             ),
         )
-        for name, function in sorted(functions.items()):
-            self.facade.monitor_lambda_function(
-                lambda_function=function,
-                alarm_friendly_name=name,
-                add_fault_count_alarm={
-                    "Critical": ErrorCountThreshold(max_error_count=thresholds["lambdaErrors"] - 1)
-                },
-                add_throttles_count_alarm={
-                    "Critical": ErrorCountThreshold(max_error_count=thresholds["lambdaThrottles"] - 1)
-                },
-            )
         self.facade.monitor_api_gateway_v2_http_api(
             api=http_api,
             alarm_friendly_name="api",
@@ -80,17 +76,31 @@ class RegionalMonitoring(Construct):
                 "Warning": LatencyThreshold(max_latency=cdk.Duration.millis(thresholds["apiLatencyP90Ms"]))
             },
         )
-        if database is not None:
-            self.facade.monitor_rds_instance(
-                instance=database,
-                alarm_friendly_name="database",
-                add_cpu_usage_alarm={
-                    "Warning": UsageThreshold(max_usage_percent=thresholds["rdsCpuPercent"])
-                },
-                add_free_storage_space_alarm={
-                    "Critical": MinUsageCountThreshold(min_count=thresholds["rdsFreeStorageGiB"] * _GIB)
-                },
-                add_max_connection_count_alarm={
-                    "Warning": HighConnectionCountThreshold(max_connection_count=thresholds["rdsConnections"])
-                },
-            )
+
+    def monitor_function(self, name: str, function: lambda_.IFunction) -> None:
+        """Error and throttle alarms for one function, named after ``name``."""
+        self.facade.monitor_lambda_function(
+            lambda_function=function,
+            alarm_friendly_name=name,
+            add_fault_count_alarm={
+                "Critical": ErrorCountThreshold(max_error_count=self._thresholds["lambdaErrors"] - 1)
+            },
+            add_throttles_count_alarm={
+                "Critical": ErrorCountThreshold(max_error_count=self._thresholds["lambdaThrottles"] - 1)
+            },
+        )
+
+    def monitor_database(self, database: rds.IDatabaseInstance) -> None:
+        """CPU, free storage and connection alarms for the region's database."""
+        thresholds = self._thresholds
+        self.facade.monitor_rds_instance(
+            instance=database,
+            alarm_friendly_name="database",
+            add_cpu_usage_alarm={"Warning": UsageThreshold(max_usage_percent=thresholds["rdsCpuPercent"])},
+            add_free_storage_space_alarm={
+                "Critical": MinUsageCountThreshold(min_count=thresholds["rdsFreeStorageGiB"] * _GIB)
+            },
+            add_max_connection_count_alarm={
+                "Warning": HighConnectionCountThreshold(max_connection_count=thresholds["rdsConnections"])
+            },
+        )

@@ -7,10 +7,10 @@ from constructs import Construct
 from dr_constructs.app_key import AppKey
 from dr_constructs.drill_inbox import DrillInbox
 from dr_constructs.orders_table import GlobalOrdersTable
+from dr_constructs.regional_services import RegionalServices
 from dr_constructs.secure_bucket import AccessLogBucket, SecureBucket
 from dr_core.config import AppConfig
 from dr_core.shared_names import SharedNames
-from stacks.regional_services import add_monitoring, add_regional_services
 from stacks.regional_stack import RegionalStack
 
 
@@ -43,30 +43,16 @@ class DrRegionStack(RegionalStack):
         self.orders_table: dynamodb.ITableV2 = GlobalOrdersTable.replica_in(
             self, "OrdersReplica", table_name=names.orders_table
         )
-        self.services = add_regional_services(
-            self,
-            config=config,
-            region=config.dr,
-            region_names=names.dr,
-            other_region_names=names.primary,
-            names=names,
-            key=self.key,
+        self.services = RegionalServices(
+            self, "Services", config=config, region=config.dr, names=names, key=self.key
         )
         # What the drill's SNS probe watches: canaries forwarded from the primary's topic.
         self.drill_inbox = DrillInbox(
             self,
             "DrillInbox",
             queue_name=names.dr.drill_inbox_queue,
-            key=self.key.key,
+            key=self.key,
             topic=self.services.alert_topic.topic,
-        )
-        self.monitoring, self.replication_alarms = add_monitoring(
-            self,
-            config=config,
-            region_names=names.dr,
-            other_region_names=names.primary,
-            names=names,
-            services=self.services,
         )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
         cdk.CfnOutput(self, "HealthUrl", value=self.services.orders.health_url.url)

@@ -5,6 +5,8 @@ from constructs import Construct
 
 from dr_constructs.alert_topic import AlertTopic
 from dr_constructs.app_key import AppKey
+from dr_constructs.dr_drill import DrDrill
+from dr_constructs.drill_probes import PROBES
 from dr_constructs.failover_routing import FailoverRouting, RegionalEndpoint
 from dr_constructs.hosted_zone import hosted_zone
 from dr_constructs.replication_alarms import ReplicationAlarms
@@ -15,11 +17,6 @@ from dr_core.config import RPO_STORES, AppConfig
 from dr_core.naming import Kind
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
-from stacks.drill import add_drill
-from stacks.regional_services import add_on_call_subscriptions
-
-# The drill's probes, in the order its report lists them.
-DRILL_PROBES = ("dynamodb", "s3", "sns", "failover", "ssm")
 
 
 def _targets_markdown(config: AppConfig, rto: RtoBudget) -> str:
@@ -59,8 +56,14 @@ class GlobalStack(cdk.Stack):
             account=config.account,
             via_services=("sns",),
         )
-        self.alert_topic = AlertTopic(self, "Alerts", topic_name=names.global_alert_topic, key=key)
-        add_on_call_subscriptions(self.alert_topic, config)
+        self.alert_topic = AlertTopic(
+            self,
+            "Alerts",
+            topic_name=names.global_alert_topic,
+            key=key,
+            email=config.alerting.email,
+            https_endpoint=config.alerting.https_endpoint,
+        )
         traffic = config.traffic
         self.routing = FailoverRouting(
             self,
@@ -92,18 +95,26 @@ class GlobalStack(cdk.Stack):
             alert_topic=self.alert_topic.topic,
         )
         key.allow_cloudwatch_logs()
-        self.drill = add_drill(
+        self.drill = DrDrill(
             self,
-            config=config,
-            names=names,
+            "Drill",
+            naming=naming,
+            primary=names.primary,
+            dr=names.dr,
+            orders_table=names.orders_table,
+            dr_health_url=self.routing.health_urls[names.dr.region],
+            health_check_ids={
+                region: check.health_check_id for region, check in self.routing.health_checks.items()
+            },
             defaults=FunctionDefaults(
                 log_key=key.key,
                 log_retention=log_retention(config.compute.log_retention_days),
                 powertools_layer_version=config.compute.powertools_layer_version,
             ),
-            routing=self.routing,
             alert_topic=self.alert_topic.topic,
             alarm_prefix=naming.name(Kind.ALARM, "orders-global", region=here),
+            rpo_targets=config.monitoring.rpo_targets,
+            every=cdk.Duration.hours(config.operations.drill_every_hours),
         )
         account, partition = config.account, self.partition
         alarm_arns = {
@@ -139,7 +150,7 @@ class GlobalStack(cdk.Stack):
                 rule_id=ReplicationToRegion.RULE_ID,
             ),
             targets_markdown=_targets_markdown(config, rto),
-            drill_probes=DRILL_PROBES,
+            drill_probes=PROBES,
             drill_stores=RPO_STORES,
             alarm_arns=alarm_arns,
         )

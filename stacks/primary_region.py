@@ -5,16 +5,14 @@ from constructs import Construct
 
 from dr_constructs.alert_forwarding import subscribe_forwarder
 from dr_constructs.app_key import AppKey, alias_arn
-from dr_constructs.dead_letter_queue import DeadLetterQueue
 from dr_constructs.orders_database import OrdersDatabase
 from dr_constructs.orders_table import GlobalOrdersTable
 from dr_constructs.parameter_replication import ParameterReplication
+from dr_constructs.regional_services import RegionalServices
 from dr_constructs.secure_bucket import AccessLogBucket, ReplicationToRegion, SecureBucket
-from dr_constructs.service_function import ServiceFunction
 from dr_core.config import AppConfig
 from dr_core.naming import Kind
 from dr_core.shared_names import SharedNames
-from stacks.regional_services import add_monitoring, add_regional_services
 from stacks.regional_stack import RegionalStack
 
 
@@ -31,22 +29,16 @@ class PrimaryRegionStack(RegionalStack):
             stack_name=names.primary.stack,
             description="Order-processing DR platform: primary region (key, global table, data)",
         )
-        self.key = AppKey(
-            self,
-            "Key",
-            alias=names.primary.key_alias,
-            region=config.primary.name,
-            account=config.account,
-        )
+        naming, region, dr = config.naming, config.primary.name, config.dr.name
+        dr_key_arn = alias_arn(alias=names.dr.key_alias, region=dr, account=config.account)
+        self.key = AppKey(self, "Key", alias=names.primary.key_alias, region=region, account=config.account)
         self.orders = GlobalOrdersTable(
             self,
             "Orders",
             table_name=names.orders_table,
             key=self.key.key,
-            replica_region=config.dr.name,
-            replica_key_arn=alias_arn(
-                alias=names.dr.key_alias, region=config.dr.name, account=config.account
-            ),
+            replica_region=dr,
+            replica_key_arn=dr_key_arn,
         )
         access_logs = AccessLogBucket(self, "AccessLogs", bucket_name=names.primary.access_log_bucket)
         self.replication = ReplicationToRegion(
@@ -56,7 +48,7 @@ class PrimaryRegionStack(RegionalStack):
             source_bucket_name=names.primary.data_bucket,
             source_key=self.key.key,
             destination_bucket_name=names.dr.data_bucket,
-            destination_region=config.dr.name,
+            destination_region=dr,
             destination_key_alias=names.dr.key_alias,
         )
         self.data = SecureBucket(
@@ -67,16 +59,10 @@ class PrimaryRegionStack(RegionalStack):
             access_logs=access_logs.bucket,
             replication=self.replication,
         )
-        self.services = add_regional_services(
-            self,
-            config=config,
-            region=config.primary,
-            region_names=names.primary,
-            other_region_names=names.dr,
-            names=names,
-            key=self.key,
+        self.services = RegionalServices(
+            self, "Services", config=config, region=config.primary, names=names, key=self.key
         )
-        naming, region = config.naming, config.primary.name
+        topic = self.services.alert_topic.topic
         self.database = OrdersDatabase(
             self,
             "Database",
@@ -86,68 +72,33 @@ class PrimaryRegionStack(RegionalStack):
             secret_name=naming.name(Kind.SECRET, "orders-db-admin", region=region),
             instance_type=config.database_instance_type,
             log_retention=self.services.function_defaults.log_retention,
-            replica_region=config.dr.name,
-            replica_key_arn=alias_arn(
-                alias=names.dr.key_alias, region=config.dr.name, account=config.account
-            ),
-        )
-        self.parameter_dead_letters = DeadLetterQueue(
-            self,
-            "ParameterReplicationDeadLetters",
-            queue_name=naming.name(Kind.SQS_QUEUE, "ssm-replication-dlq", region=region),
-            key=self.key.key,
-            alert_topic=self.services.alert_topic.topic,
-            max_age=cdk.Duration.seconds(config.operations.dead_letter_max_age_seconds),
-            feeds_from="the SSM parameter replicator",
-        )
-        replicator = ServiceFunction(
-            self,
-            "ParameterReplicator",
-            function_name=naming.name(Kind.LAMBDA_FUNCTION, "ssm-replicator", region=region),
-            role_name=naming.name(Kind.IAM_ROLE, "ssm-replicator-fn", region=region),
-            asset="ssm_replicator",
-            description=f"Replicates {names.primary.parameter_path} to {config.dr.name} as SecureStrings",
-            environment={
-                "SOURCE_PATH": names.primary.parameter_path,
-                "TARGET_PATH": names.dr.parameter_path,
-                "TARGET_REGION": config.dr.name,
-                "TARGET_KEY_ID": names.dr.key_alias,
-            },
-            defaults=self.services.function_defaults,
-            timeout=cdk.Duration.minutes(5),
+            replica_region=dr,
+            replica_key_arn=dr_key_arn,
         )
         self.parameter_replication = ParameterReplication(
             self,
             "ParameterReplication",
-            replicator=replicator,
-            dead_letter=self.parameter_dead_letters,
+            naming=naming,
             source_path=names.primary.parameter_path,
             source_key=self.key,
             target_path=names.dr.parameter_path,
-            target_region=config.dr.name,
+            target_region=dr,
             target_key_alias=names.dr.key_alias,
-            change_rule_name=naming.name(Kind.EVENT_RULE, "ssm-change", region=region),
-            deploy_rule_name=naming.name(Kind.EVENT_RULE, "ssm-after-deploy", region=region),
-            schedule_name=naming.name(Kind.SCHEDULE, "ssm-reconcile", region=region),
-            scheduler_role_name=naming.name(Kind.IAM_ROLE, "ssm-reconcile-scheduler", region=region),
+            alert_topic=topic,
+            defaults=self.services.function_defaults,
             reconcile_every=cdk.Duration.minutes(config.operations.parameter_reconcile_minutes),
+            dead_letter_max_age=cdk.Duration.seconds(config.operations.dead_letter_max_age_seconds),
         )
-        self.monitoring, self.replication_alarms = add_monitoring(
-            self,
-            config=config,
-            region_names=names.primary,
-            other_region_names=names.dr,
-            names=names,
-            services=self.services,
-            extra_functions={"ssm-replicator": replicator.function},
-            database=self.database.instance,
-        )
-        self.replication_alarms.watch_bucket(
+        monitoring = self.services.monitoring
+        monitoring.monitor_function("ssm-replicator", self.parameter_replication.function)
+        monitoring.monitor_database(self.database.instance)
+        thresholds = config.monitoring.thresholds
+        self.services.replication_alarms.watch_bucket(
             source_bucket=names.primary.data_bucket,
             destination_bucket=names.dr.data_bucket,
             rule_id=ReplicationToRegion.RULE_ID,
-            max_latency_seconds=config.monitoring.thresholds["s3ReplicationLatencySeconds"],
-            max_pending_operations=config.monitoring.thresholds["s3PendingOperations"],
+            max_latency_seconds=thresholds["s3ReplicationLatencySeconds"],
+            max_pending_operations=thresholds["s3PendingOperations"],
         )
         # Both cross-region alert subscriptions live here: this stack deploys after the DR
         # stack, so the DR topic and forwarder already exist, and it owns the primary's.
@@ -155,8 +106,8 @@ class PrimaryRegionStack(RegionalStack):
         subscribe_forwarder(
             self,
             "PrimaryAlertsToDrForwarder",
-            topic_arn=self.services.alert_topic.topic.topic_arn,
-            topic_region=config.primary.name,
+            topic_arn=topic.topic_arn,
+            topic_region=region,
             forwarder_arn=names.dr.function_arn(
                 names.dr.alert_forwarder_function, account=account, partition=partition
             ),
@@ -165,7 +116,7 @@ class PrimaryRegionStack(RegionalStack):
             self,
             "DrAlertsToPrimaryForwarder",
             topic_arn=names.dr.topic_arn(account=account, partition=partition),
-            topic_region=config.dr.name,
+            topic_region=dr,
             forwarder_arn=self.services.alert_forwarder.function.function_arn,
         )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)

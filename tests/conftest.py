@@ -1,8 +1,15 @@
-"""The app is built and synthesized once per test session: jsii start-up is slow."""
+"""Shared fixtures.
+
+Construct tests build one construct on a bare stack (``stack_in``) and read it with
+``Template.from_stack``; whole-app wiring tests and the gates share one synthesized app
+(``synthesized``), built once per session because jsii start-up is slow.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,9 +17,13 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
+from syrupy.extensions.json import JSONSnapshotExtension
 
 import app as app_entry
+from dr_core.config import AppConfig, RegionConfig
+from dr_core.shared_names import SharedNames
 from stacks.platform import Platform
+from stacks.regional_stack import RegionalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +33,56 @@ def default_context(**overrides: Any) -> dict[str, Any]:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     # The CLI turns construct-path metadata on; tests find resources by those paths.
     return {**context, "aws:cdk:enable-path-metadata": True, **overrides}
+
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="session")
+def config() -> AppConfig:
+    """cdk.json's defaults, validated."""
+    return AppConfig.from_context(default_context())
+
+
+@pytest.fixture(scope="session")
+def names(config: AppConfig) -> SharedNames:
+    return SharedNames.of(config)
+
+
+@pytest.fixture
+def stack_in(config: AppConfig) -> Callable[[str], cdk.Stack]:
+    """A bare stack in a region, in an app with cdk.json's feature flags, for one construct."""
+
+    def make(region: str = "us-east-1") -> cdk.Stack:
+        app = cdk.App(context=default_context())
+        zones = tuple(f"{region}{zone}" for zone in "abc")
+        cidr = config.dr.vpc_cidr if region == config.dr.name else config.primary.vpc_cidr
+        return RegionalStack(
+            app, "Test", account=ACCOUNT, region=RegionConfig(region, zones, cidr), stack_name="test"
+        )
+
+    return make
+
+
+_ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def masked(value: Any) -> Any:
+    """A template with asset hashes masked: they change with every edit of handler code."""
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    if isinstance(value, str):
+        return _ASSET_HASH.sub("<asset-hash>", value)
+    return value
+
+
+@pytest.fixture
+def snapshot_json(snapshot: Any) -> Any:
+    """syrupy's snapshot as JSON: ``assert masked(template.to_json()) == snapshot_json``.
+    Accept a deliberate change with ``./dev test --snapshot-update``."""
+    return snapshot.use_extension(JSONSnapshotExtension)
 
 
 @dataclass
