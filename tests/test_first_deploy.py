@@ -67,9 +67,9 @@ def test_what_holds_data_is_kept_on_delete_but_not_after_a_failed_first_create(s
     "path",
     [
         "PrimaryRegion/Database/Instance/Secret/Resource",
-        "PrimaryRegion/ParameterReplicationDeadLetters/Queue/Resource",
-        "PrimaryRegion/AlertForwarderDeadLetters/Queue/Resource",
-        "DrRegion/AlertForwarderDeadLetters/Queue/Resource",
+        "PrimaryRegion/ParameterReplication/DeadLetters/Queue/Resource",
+        "PrimaryRegion/Services/AlertForwarder/DeadLetters/Queue/Resource",
+        "DrRegion/Services/AlertForwarder/DeadLetters/Queue/Resource",
     ],
 )
 def test_credentials_and_failed_events_are_kept_on_delete(synthesized, path):

@@ -17,17 +17,18 @@ PINNED = {
         "PrimaryRegionDatabaseInstanceSecret369C48D83fdaad7efa858a3daf9490cf0a702aeb": (
             "AWS::SecretsManager::Secret"
         ),
-        "OrderServiceHealthCanary481C192D": "AWS::SecretsManager::Secret",
-        # Dead-letter queues keep failed events, so they are stateful too.
-        "AlertForwarderDeadLettersQueue2FC91F48": "AWS::SQS::Queue",
-        "ParameterReplicationDeadLettersQueueBF4AACA3": "AWS::SQS::Queue",
+        # The dead-letter queues keep failed events, so they are stateful too. They and the health
+        # canary moved under the constructs that own them before this app was first deployed.
+        "ServicesOrderServiceHealthCanary51E93891": "AWS::SecretsManager::Secret",
+        "ServicesAlertForwarderDeadLettersQueue77E15318": "AWS::SQS::Queue",
+        "ParameterReplicationDeadLettersQueueB18999BC": "AWS::SQS::Queue",
     },
     "dr": {
         "Key9BCD29C7": "AWS::KMS::Key",
         "ReplicaDataBucketCA4833BA": "AWS::S3::Bucket",
         "AccessLogsBucketCD784A59": "AWS::S3::Bucket",
-        "OrderServiceHealthCanary481C192D": "AWS::SecretsManager::Secret",
-        "AlertForwarderDeadLettersQueue2FC91F48": "AWS::SQS::Queue",
+        "ServicesOrderServiceHealthCanary51E93891": "AWS::SecretsManager::Secret",
+        "ServicesAlertForwarderDeadLettersQueue77E15318": "AWS::SQS::Queue",
         "DrillInboxQueueE23A009F": "AWS::SQS::Queue",
     },
 }

@@ -1,0 +1,44 @@
+"""``python -m dr_ops preflight|deploy [-c key=value ...] [cdk args]``: exit codes and error lines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+
+from dr_core.errors import ConfigError
+from dr_ops.assembly import AssemblyError
+from dr_ops.aws import AwsError, describe
+from dr_ops.context import Invocation, UsageError
+from dr_ops.deploy import deploy
+from dr_ops.preflight import preflight
+from dr_ops.tools import CommandFailed, Tools
+
+USAGE = "usage: python -m dr_ops preflight|deploy [-c key=value ...] [cdk args]"
+COMMANDS: Mapping[str, Callable[[Invocation, Tools], int]] = {"preflight": preflight, "deploy": deploy}
+
+
+def main(argv: Sequence[str], tools: Tools) -> int:
+    """0: all good; 1: a check or a step failed; 2: bad command line or config; 3: awaiting
+    delegation (deploy); otherwise the failed cdk command's own exit code."""
+    if not argv or argv[0] not in COMMANDS:
+        print(USAGE, file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[argv[0]](Invocation.parse(argv[1:]), tools)
+    except UsageError as error:
+        print(f"usage error: {error}\n{USAGE}", file=sys.stderr)
+        return 2
+    except ConfigError as error:
+        # The same line app.py prints, without a traceback or a synth that would fail on it.
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
+    except CommandFailed as error:
+        print(f"{argv[0]}: {error}", file=sys.stderr)
+        return error.code
+    except AssemblyError as error:
+        print(f"{argv[0]}: {error}", file=sys.stderr)
+        return 1
+    except AwsError as error:
+        # Outside a check (an unknown --profile, the zone lookup between deploy stages): one line too.
+        print(f"{argv[0]}: AWS error: {describe(error)}", file=sys.stderr)
+        return 1
