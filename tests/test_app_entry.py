@@ -12,7 +12,6 @@ import pytest
 
 from tests.conftest import ROOT, default_context
 
-
 # What `cdk synth` runs, from cdk.json, whether the CLI is the pinned one or a global install.
 APP_COMMAND = json.loads((ROOT / "cdk.json").read_text())["app"]
 

@@ -26,6 +26,9 @@ STACK_ARTIFACT = "aws:cloudformation:stack"
 # singleton, custom-resource providers, the analytics resource, the bootstrap check).
 INTERNAL_PREFIXES = ("AWS679f53fac", "Custom", "CDKMetadata", "BootstrapVersion")
 
+# Top-level constructs that only group others (RegionalServices): drawn as their parts.
+COMPOSITES = frozenset({"Services"})
+
 # Types that only attach to or wire up a resource the node already counts (policies,
 # permissions, rules, aliases, route plumbing) or that CDK adds for its analytics:
 # CDK creates them alongside the resource, and listing them pushes the main ones out.
@@ -134,14 +137,15 @@ def load_stacks(assembly: Path) -> list[Stack]:
 
 
 def constructs_of(template: dict[str, Any]) -> dict[str, Counter[str]]:
-    """Resource types under each top-level construct, by the second segment of aws:cdk:path."""
+    """Resource types under each top-level construct (each part of a composite), by aws:cdk:path."""
     constructs: dict[str, Counter[str]] = {}
     for resource in template.get("Resources", {}).values():
         path = resource.get("Metadata", {}).get("aws:cdk:path", "")
         segments = path.split("/")
         if len(segments) < 2 or segments[1].startswith(INTERNAL_PREFIXES):
             continue
-        types = constructs.setdefault(segments[1], Counter())
+        node = "/".join(segments[1:3]) if segments[1] in COMPOSITES and len(segments) > 3 else segments[1]
+        types = constructs.setdefault(node, Counter())
         if resource["Type"] not in IGNORED_TYPES:
             types[resource["Type"]] += 1
     return constructs
