@@ -15,7 +15,7 @@ def _as_nag_text(value: Any) -> str:
         return value
     if "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
-        return separator.join(_as_nag_text(part) for part in parts)
+        return str(separator).join(_as_nag_text(part) for part in parts)
     if "Ref" in value:
         return f"<{value['Ref']}>"
     if "Fn::GetAtt" in value:

@@ -25,7 +25,7 @@ ssm = boto3.client("ssm", region_name=SETTINGS.table_region, config=CLIENT_CONFI
 
 
 @app.get("/health")
-def health() -> Response:
+def health() -> Response[str]:
     report = HealthReport(
         region=SETTINGS.table_region,
         results=(

@@ -190,7 +190,10 @@ class Replicator:
     @staticmethod
     def _describe_pages(client: Any, parameter_filter: dict[str, Any]) -> Iterable[dict[str, Any]]:
         # DescribeParameters filters after paging, so a page can be empty yet not the last one.
-        return client.get_paginator("describe_parameters").paginate(ParameterFilters=[parameter_filter])
+        pages: Iterable[dict[str, Any]] = client.get_paginator("describe_parameters").paginate(
+            ParameterFilters=[parameter_filter]
+        )
+        return pages
 
 
 def _within(budget: Budget, pages: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -209,4 +212,5 @@ def _digest(value: str) -> bytes:
 
 
 def _not_found(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ParameterNotFound"
+    code: str = error.response.get("Error", {}).get("Code", "")
+    return code == "ParameterNotFound"
