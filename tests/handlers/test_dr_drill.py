@@ -1,47 +1,45 @@
 """The DR drill's steps against moto in both regions: primary us-east-1, DR us-west-2.
 
-moto replicates nothing across regions, so each test plays the replication
-path itself: a fake clock runs the copy when the probe has waited long enough.
-Nothing really sleeps.
+Each probe runs on a fake clock (drill_fakes), with the clients the handler makes; the steps run
+as Step Functions calls them. What bounds a probe's time is in test_dr_drill_budget.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
-import math
 import urllib.error
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from types import ModuleType
+from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from tests.handlers.conftest import DR, PRIMARY, sample_event
+from tests.handlers.drill_fakes import (
+    DR_ALERTS_ARN,
+    DRILL_ID,
+    ENV,
+    HEALTHY_BODY,
+    ITEM_KEY,
+    POLL_TIMEOUT,
+    RPO_TARGETS,
+    SERVICE,
+    Aws,
+    CannedFunction,
+    Drill,
+    FakeClock,
+    FakeHealthEndpoint,
+    LongPollingQueue,
+    OrderFunctionInProcess,
+    build_aws,
+    run_probe,
+    set_env,
+)
 from tests.handlers.loader import load_handler
 
-PRIMARY, DR = "us-east-1", "us-west-2"
-ACCOUNT = "123456789012"
-DRILL_ID = "3f1c2b9e-7d4a-4c1e-9a55-0c8e6f2d1b7a"
-TABLE_NAME = "dev-orders-v1"
-SOURCE_BUCKET = "dev-us-east-1-orders-data-v1"
-REPLICA_BUCKET = "dev-us-west-2-orders-data-v1"
-PRIMARY_ALERTS = "dev-us-east-1-alerts-v1"
-DR_ALERTS = "dev-us-west-2-alerts-v1"
-REPORT_TOPIC = "dev-us-east-1-drill-reports-v1"
-SOURCE_PARAMETER = "/dev-us-east-1-orders-v1/drill/canary"
-TARGET_PARAMETER = "/dev-us-west-2-orders-v1/drill/canary"
-DR_HEALTH_URL = "https://abc123.lambda-url.us-west-2.on.aws/"
-DR_ORDER_FUNCTION = "dev-us-west-2-orders-v1"
-RPO_TARGETS = {"dynamodb": 5, "s3": 900, "sns": 60, "ssm": 300}
-POLL_TIMEOUT = 30.0
-SERVICE = "dr_drill"
-HEALTHY_BODY = '{"status":"ok","region":"us-west-2","checks":{"table":"ok","parameters":"ok"}}'
 UNAVAILABLE_BODY = (
     '{"status":"unavailable","region":"us-west-2","checks":{"table":"failed","parameters":"ok"}}'
 )
@@ -49,275 +47,20 @@ UNAVAILABLE_BODY = (
 # The in-process order function's GET emits no metric by design; Powertools warns on every flush.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    # Neither region: a client that ignored PRIMARY_REGION or DR_REGION would miss every resource.
-    "AWS_DEFAULT_REGION": "eu-central-1",
-    "PRIMARY_REGION": PRIMARY,
-    "DR_REGION": DR,
-    "POLL_TIMEOUT_SECONDS": f"{POLL_TIMEOUT:g}",
-    "POLL_INTERVAL_SECONDS": "2",
-    "TABLE_NAME": TABLE_NAME,
-    "SOURCE_BUCKET": SOURCE_BUCKET,
-    "REPLICA_BUCKET": REPLICA_BUCKET,
-    "SOURCE_TOPIC_ARN": f"arn:aws:sns:{PRIMARY}:{ACCOUNT}:{PRIMARY_ALERTS}",
-    "INBOX_QUEUE_URL": f"https://sqs.{DR}.amazonaws.com/{ACCOUNT}/dev-us-west-2-drill-inbox-v1",
-    "DR_HEALTH_URL": DR_HEALTH_URL,
-    "DR_ORDER_FUNCTION_NAME": DR_ORDER_FUNCTION,
-    "HEALTH_CHECK_IDS": f"{PRIMARY}=hc-primary,{DR}=hc-dr",
-    "SOURCE_PARAMETER": SOURCE_PARAMETER,
-    "TARGET_PARAMETER": TARGET_PARAMETER,
-    "SOURCE_KEY_ID": "alias/dev-us-east-1-orders-v1",
-    "REPORT_TOPIC_ARN": f"arn:aws:sns:{PRIMARY}:{ACCOUNT}:{REPORT_TOPIC}",
-    "RPO_TARGETS": json.dumps(RPO_TARGETS),
-    "POWERTOOLS_SERVICE_NAME": SERVICE,
-    "POWERTOOLS_TRACE_DISABLED": "1",
-}
-
-
-@dataclass
-class LambdaContextStub:
-    function_name: str = "dr-drill"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{PRIMARY}:{ACCOUNT}:function:dr-drill"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-
-
-class FakeClock:
-    """Monotonic time that moves only when a probe waits; scheduled replication runs as it passes."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-        self._scheduled: list[tuple[float, Callable[[], None]]] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def after(self, seconds: float, action: Callable[[], None]) -> None:
-        self._scheduled.append((self.now + seconds, action))
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self._advance_to(self.now + seconds)
-
-    def wait_for_event(self, limit: float) -> None:
-        """What a long poll does: return when something happens, or when the wait is over."""
-        next_event = min((when for when, _ in self._scheduled), default=math.inf)
-        self._advance_to(min(self.now + limit, max(next_event, self.now)))
-
-    def _advance_to(self, when: float) -> None:
-        self.now = when
-        for entry in [entry for entry in self._scheduled if entry[0] <= when]:
-            self._scheduled.remove(entry)
-            entry[1]()
-
-
-class LongPollingQueue:
-    """An SQS client whose long polls wait on the fake clock (moto's would really wait)."""
-
-    def __init__(self, sqs: Any, clock: FakeClock) -> None:
-        self._sqs = sqs
-        self._clock = clock
-        self.waits: list[int] = []
-
-    def receive_message(self, *, WaitTimeSeconds: int = 0, **kwargs: Any) -> dict[str, Any]:
-        self.waits.append(WaitTimeSeconds)
-        response = self._sqs.receive_message(WaitTimeSeconds=0, **kwargs)
-        if response.get("Messages") or not WaitTimeSeconds:
-            return response
-        self._clock.wait_for_event(WaitTimeSeconds)
-        return self._sqs.receive_message(WaitTimeSeconds=0, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sqs, name)
-
-
-@dataclass
-class Regions:
-    """Both regions' resources, and the replication paths the tests play by hand."""
-
-    dynamodb: dict[str, Any]
-    s3: dict[str, Any]
-    sns: dict[str, Any]
-    sqs: dict[str, Any]
-    ssm: dict[str, Any]
-    route53: Any
-    kms_key_arn: str
-    inbox_url: str
-    tap_url: str
-    report_url: str
-    health_check_ids: dict[str, str]
-
-    def replicate_item(self) -> None:
-        key = {"order_id": {"S": f"drill#{DRILL_ID}"}}
-        item = self.dynamodb[PRIMARY].get_item(TableName=TABLE_NAME, Key=key)["Item"]
-        self.dynamodb[DR].put_item(TableName=TABLE_NAME, Item=item)
-
-    def replicate_object(self) -> None:
-        key = f"drill/{DRILL_ID}.txt"
-        body = self.s3[PRIMARY].get_object(Bucket=SOURCE_BUCKET, Key=key)["Body"].read()
-        self.s3[DR].put_object(Bucket=REPLICA_BUCKET, Key=key, Body=body)
-
-    def forward_alerts(self) -> None:
-        """What the DR alert forwarder does with the primary topic's messages."""
-        tap = self.sqs[PRIMARY]
-        for message in tap.receive_message(QueueUrl=self.tap_url, MaxNumberOfMessages=10).get("Messages", []):
-            envelope = json.loads(message["Body"])
-            self.sns[DR].publish(
-                TopicArn=topic_arn(DR, DR_ALERTS),
-                Message=envelope["Message"],
-                Subject=f"[{PRIMARY}] {envelope['Subject']}",
-            )
-            tap.delete_message(QueueUrl=self.tap_url, ReceiptHandle=message["ReceiptHandle"])
-
-    def replicate_parameter(self) -> None:
-        value = self.source_value()
-        self.ssm[DR].put_parameter(Name=TARGET_PARAMETER, Value=value, Type="SecureString", Overwrite=True)
-
-    def source_value(self) -> str:
-        return self.ssm[PRIMARY].get_parameter(Name=SOURCE_PARAMETER, WithDecryption=True)["Parameter"][
-            "Value"
-        ]
-
-    def inbox_count(self) -> int:
-        attributes = self.sqs[DR].get_queue_attributes(
-            QueueUrl=self.inbox_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return sum(int(count) for count in attributes.values())
-
-
-def topic_arn(region: str, name: str) -> str:
-    return f"arn:aws:sns:{region}:{ACCOUNT}:{name}"
-
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "_HANDLER", "POWERTOOLS_METRICS_NAMESPACE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
+    set_env(monkeypatch)
 
 
 @pytest.fixture
-def regions(env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Regions]:
+def aws(env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws():
-        clients = {
-            service: {region: boto3.client(service, region_name=region) for region in (PRIMARY, DR)}
-            for service in ("dynamodb", "s3", "sns", "sqs", "ssm")
-        }
-        for region in (PRIMARY, DR):
-            clients["dynamodb"][region].create_table(
-                TableName=TABLE_NAME,
-                KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        kms_key_arn = boto3.client("kms", region_name=PRIMARY).create_key()["KeyMetadata"]["Arn"]
-        s3 = clients["s3"]
-        s3[PRIMARY].create_bucket(Bucket=SOURCE_BUCKET)
-        s3[PRIMARY].put_bucket_versioning(Bucket=SOURCE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        s3[PRIMARY].put_bucket_encryption(
-            Bucket=SOURCE_BUCKET,
-            ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {
-                        "ApplyServerSideEncryptionByDefault": {
-                            "SSEAlgorithm": "aws:kms",
-                            "KMSMasterKeyID": kms_key_arn,
-                        }
-                    }
-                ]
-            },
-        )
-        s3[DR].create_bucket(Bucket=REPLICA_BUCKET, CreateBucketConfiguration={"LocationConstraint": DR})
-
-        sns, sqs = clients["sns"], clients["sqs"]
-        sns[PRIMARY].create_topic(Name=PRIMARY_ALERTS)
-        sns[DR].create_topic(Name=DR_ALERTS)
-        sns[PRIMARY].create_topic(Name=REPORT_TOPIC)
-        # Stands in for the DR forwarder's subscription: forward_alerts drains it into the DR topic.
-        tap_url = _subscribed_queue(sns[PRIMARY], sqs[PRIMARY], topic_arn(PRIMARY, PRIMARY_ALERTS), "tap")
-        inbox_url = _subscribed_queue(
-            sns[DR], sqs[DR], topic_arn(DR, DR_ALERTS), "dev-us-west-2-drill-inbox-v1"
-        )
-        report_url = _subscribed_queue(
-            sns[PRIMARY], sqs[PRIMARY], topic_arn(PRIMARY, REPORT_TOPIC), "reports"
-        )
-        monkeypatch.setenv("INBOX_QUEUE_URL", inbox_url)
-
-        route53 = boto3.client("route53", region_name=PRIMARY)
-        health_check_ids = {
-            region: route53.create_health_check(
-                CallerReference=f"drill-{region}",
-                HealthCheckConfig={
-                    "Type": "HTTPS_STR_MATCH",
-                    "FullyQualifiedDomainName": f"abc123.lambda-url.{region}.on.aws",
-                    "ResourcePath": "/health",
-                    "SearchString": '"status":"ok"',
-                },
-            )["HealthCheck"]["Id"]
-            for region in (PRIMARY, DR)
-        }
-        monkeypatch.setenv("HEALTH_CHECK_IDS", ",".join(f"{r}={i}" for r, i in health_check_ids.items()))
-        yield Regions(
-            dynamodb=clients["dynamodb"],
-            s3=s3,
-            sns=sns,
-            sqs=sqs,
-            ssm=clients["ssm"],
-            route53=route53,
-            kms_key_arn=kms_key_arn,
-            inbox_url=inbox_url,
-            tap_url=tap_url,
-            report_url=report_url,
-            health_check_ids=health_check_ids,
-        )
-
-
-def _subscribed_queue(sns: Any, sqs: Any, topic: str, name: str) -> str:
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    # Raw delivery off, as the inbox's contract says: messages arrive in their SNS envelope.
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    return url
-
-
-class Drill:
-    """The drill's code as Lambda loads it, imported on first use inside the test itself.
-
-    Powertools binds its log handler to the sys.stdout current at import, and pytest gives
-    each test phase its own, so importing in a fixture would hide log lines from capsys.
-    """
-
-    def __init__(self) -> None:
-        self._module: ModuleType | None = None
-
-    @property
-    def module(self) -> ModuleType:
-        if self._module is None:
-            logging.Logger.manager.loggerDict.pop(SERVICE, None)
-            self._module = load_handler("dr_drill")
-        return self._module
-
-    @property
-    def probes(self) -> ModuleType:
-        return self.module.probes
-
-    @property
-    def settings(self) -> Any:
-        return self.module.SETTINGS
-
-    def step(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
-        return getattr(self.module, name)(event, LambdaContextStub())
+        yield build_aws(monkeypatch)
 
 
 @pytest.fixture
-def drill(regions: Regions) -> Drill:
+def drill(aws: Aws) -> Drill:
     return Drill()
 
 
@@ -326,303 +69,264 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-# DynamoDB
+def run(drill: Drill, probe: str, clock: FakeClock, dr: Any = None) -> Any:
+    """A replication probe on the fake clock; the SNS probe's inbox long-polls on it too."""
+    if dr is None and probe == "sns":
+        dr = LongPollingQueue(drill.client("sqs", DR), clock)
+    return run_probe(drill, probe, clock.budget(drill), dr=dr)
 
 
-def run_dynamodb(drill: Drill, regions: Regions, clock: FakeClock) -> Any:
-    return drill.probes.probe_dynamodb(
-        regions.dynamodb[PRIMARY],
-        regions.dynamodb[DR],
-        drill.settings.dynamodb,
-        DRILL_ID,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+# Replication probes: DynamoDB, S3, SNS, SSM
 
 
-def primary_item(regions: Regions) -> dict[str, Any] | None:
-    key = {"order_id": {"S": f"drill#{DRILL_ID}"}}
-    return regions.dynamodb[PRIMARY].get_item(TableName=TABLE_NAME, Key=key).get("Item")
-
-
-def test_dynamodb_replicated_item_passes_with_the_lag_of_the_first_poll_that_saw_it(drill, regions, clock):
-    # Given the item reaches the DR replica 5 s after the write
-    clock.after(5, regions.replicate_item)
+@pytest.mark.parametrize(("probe", "canary"), [("dynamodb", "item"), ("s3", "object"), ("ssm", "value")])
+def test_replicated_canary_passes_with_the_lag_of_the_first_poll_that_saw_it(
+    drill, aws, clock, probe, canary
+):
+    # Given the canary reaches the DR region 5 s after the write
+    clock.after(5, aws.replication(probe))
 
     # When the probe runs, polling every 2 s
-    result = run_dynamodb(drill, regions, clock)
+    result = run(drill, probe, clock)
 
-    # Then it passed, timed by the poll at 6 s, and the canary is gone from the primary
-    assert result.to_dict() == {
-        "probe": "dynamodb",
+    # Then it passed, timed by the poll at 6 s
+    assert result.model_dump(exclude={"error"}) == {
+        "probe": probe,
         "status": "PASSED",
         "lag_seconds": 6.0,
-        "detail": "item replicated in 6.000 s",
+        "detail": f"{canary} replicated in 6.000 s",
     }
-    assert primary_item(regions) is None
 
 
-def test_dynamodb_canary_is_a_marked_drill_item(drill, regions, clock):
-    # Given the item reaches the DR replica 5 s after the write
-    clock.after(5, regions.replicate_item)
+@pytest.mark.parametrize(
+    ("probe", "canary"), [("dynamodb", "item"), ("s3", "object"), ("sns", "canary"), ("ssm", "value")]
+)
+def test_canary_that_never_arrives_fails_without_raising_with_the_budget_as_lag(
+    drill, aws, clock, probe, canary
+):
+    # Given replication (for SNS, the DR forwarder) that never delivers
+    # When the probe runs
+    result = run(drill, probe, clock)
+
+    # Then it failed, with the 30 s budget as its lag
+    assert result.model_dump(exclude={"error"}) == {
+        "probe": probe,
+        "status": "FAILED",
+        "lag_seconds": POLL_TIMEOUT,
+        "detail": f"{canary} not replicated within 30 s",
+    }
+
+
+@pytest.mark.parametrize("replicates", [True, False], ids=["replicated", "never-replicated"])
+@pytest.mark.parametrize("probe", ["dynamodb", "s3"])
+def test_canary_is_removed_from_the_primary_whatever_the_outcome(drill, aws, clock, probe, replicates):
+    # Given a canary that replicates, or never does
+    if replicates:
+        clock.after(5, aws.replication(probe))
 
     # When the probe runs
-    run_dynamodb(drill, regions, clock)
+    run(drill, probe, clock)
+
+    # Then the canary is gone from the primary region (its delete replicates as well)
+    assert aws.canaries_left(probe) == []
+
+
+@pytest.mark.parametrize("probe", ["dynamodb", "s3", "sns"])
+def test_probe_result_never_carries_what_its_canary_carries(drill, aws, clock, probe):
+    # Given a canary, which holds the drill id, that replicates
+    clock.after(1, aws.replication(probe))
+
+    # When the probe runs
+    result = run(drill, probe, clock)
+
+    # Then its result holds no part of the item, object body or message
+    assert result.status == "PASSED"
+    assert DRILL_ID not in result.model_dump_json()
+    assert "dr-drill-canary" not in result.model_dump_json()
+
+
+def test_dynamodb_canary_is_a_marked_drill_item(drill, aws, clock):
+    # Given the item reaches the DR replica 5 s after the write
+    clock.after(5, aws.replicate_item)
+
+    # When the probe runs
+    run(drill, "dynamodb", clock)
 
     # Then what replicated is keyed by the drill and marked as a drill item
-    key = {"order_id": {"S": f"drill#{DRILL_ID}"}}
-    replica = regions.dynamodb[DR].get_item(TableName=TABLE_NAME, Key=key)["Item"]
+    replica = aws.dynamodb[DR].get_item(TableName=ENV["TABLE_NAME"], Key=ITEM_KEY)["Item"]
     assert replica["drill"] == {"BOOL": True}
     assert replica["written_at"]["S"].endswith("+00:00")
 
 
-def test_dynamodb_item_that_never_replicates_fails_with_the_budget_as_lag(drill, regions, clock):
-    # Given replication that never delivers
-    # When the probe runs
-    result = run_dynamodb(drill, regions, clock)
-
-    # Then it fails (without raising) after exactly the budget, and the canary is still removed
-    assert result.to_dict() == {
-        "probe": "dynamodb",
-        "status": "FAILED",
-        "lag_seconds": POLL_TIMEOUT,
-        "detail": "item not replicated within 30 s",
-    }
-    assert sum(clock.slept) == POLL_TIMEOUT
-    assert primary_item(regions) is None
-
-
-def test_dynamodb_failed_clean_up_is_named_not_raised(drill, regions, clock, monkeypatch):
+def test_dynamodb_failed_clean_up_is_named_not_raised(drill, aws, clock, monkeypatch):
     # Given a primary replica that refuses the clean-up delete
     def denied(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DeleteItem")
 
-    monkeypatch.setattr(regions.dynamodb[PRIMARY], "delete_item", denied)
-    clock.after(1, regions.replicate_item)
+    monkeypatch.setattr(drill.client("dynamodb", PRIMARY), "delete_item", denied)
+    clock.after(1, aws.replicate_item)
 
     # When the probe runs
-    result = run_dynamodb(drill, regions, clock)
+    result = run(drill, "dynamodb", clock)
 
-    # Then the measured result stands and the detail says the clean-up failed
+    # Then the measured result stands and the detail says the clean-up failed, by its code alone
     assert result.status == "PASSED"
     assert result.detail == "item replicated in 2.000 s; cleanup failed (AccessDeniedException)"
 
 
-# S3
-
-
-def run_s3(drill: Drill, regions: Regions, clock: FakeClock) -> Any:
-    return drill.probes.probe_s3(
-        regions.s3[PRIMARY], regions.s3[DR], drill.settings.s3, DRILL_ID, clock=clock, sleep=clock.sleep
-    )
-
-
-def source_keys(regions: Regions) -> list[str]:
-    listing = regions.s3[PRIMARY].list_objects_v2(Bucket=SOURCE_BUCKET)
-    return [entry["Key"] for entry in listing.get("Contents", [])]
-
-
-def test_s3_replicated_object_passes_with_the_polled_lag_and_is_deleted(drill, regions, clock):
-    # Given the object reaches the replica bucket 5 s after the write
-    clock.after(5, regions.replicate_object)
-
-    # When the probe runs
-    result = run_s3(drill, regions, clock)
-
-    # Then it passed, timed by the poll at 6 s, and the source object is deleted
-    assert result.to_dict() == {
-        "probe": "s3",
-        "status": "PASSED",
-        "lag_seconds": 6.0,
-        "detail": "object replicated in 6.000 s",
-    }
-    assert source_keys(regions) == []
-
-
-def test_s3_canary_is_encrypted_with_the_bucket_default_key(drill, regions, clock, monkeypatch):
+def test_s3_canary_is_encrypted_with_the_bucket_default_key(drill, aws, clock, monkeypatch):
     # Given a replicated object, and the probe's write request recorded
-    clock.after(1, regions.replicate_object)
-    write = regions.s3[PRIMARY].put_object
-    requests: list[dict[str, Any]] = []
-
-    def recorded(**kwargs: Any) -> dict[str, Any]:
-        requests.append(kwargs)
-        return write(**kwargs)
-
-    monkeypatch.setattr(regions.s3[PRIMARY], "put_object", recorded)
+    clock.after(1, aws.replicate_object)
+    primary = drill.client("s3", PRIMARY)
+    write, requests = primary.put_object, []
+    monkeypatch.setattr(primary, "put_object", lambda **kwargs: requests.append(kwargs) or write(**kwargs))
 
     # When the probe runs
-    run_s3(drill, regions, clock)
+    run(drill, "s3", clock)
 
     # Then the request left encryption to the bucket: S3 answers a bare "aws:kms" with the aws/s3
     # key (moto does not model that), and replication is set up for the bucket's own key
     (request,) = requests
     assert "ServerSideEncryption" not in request
     assert "SSEKMSKeyId" not in request
-    versions = regions.s3[PRIMARY].list_object_versions(Bucket=SOURCE_BUCKET)["Versions"]
-    head = regions.s3[PRIMARY].head_object(
-        Bucket=SOURCE_BUCKET, Key=f"drill/{DRILL_ID}.txt", VersionId=versions[0]["VersionId"]
+    versions = aws.s3[PRIMARY].list_object_versions(Bucket=ENV["SOURCE_BUCKET"])["Versions"]
+    head = aws.s3[PRIMARY].head_object(
+        Bucket=ENV["SOURCE_BUCKET"], Key=f"drill/{DRILL_ID}.txt", VersionId=versions[0]["VersionId"]
     )
-    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", regions.kms_key_arn)
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", aws.kms_key_arn)
 
 
-def test_s3_object_that_never_replicates_fails_with_the_budget_as_lag(drill, regions, clock):
-    # Given replication that never delivers
-    # When the probe runs
-    result = run_s3(drill, regions, clock)
-
-    # Then it fails after exactly the budget, and the source object is still deleted
-    assert (result.status, result.lag_seconds) == ("FAILED", POLL_TIMEOUT)
-    assert result.detail == "object not replicated within 30 s"
-    assert source_keys(regions) == []
-
-
-def test_s3_forbidden_replica_is_raised_not_mistaken_for_lag(drill, regions, clock, monkeypatch):
+def test_s3_forbidden_replica_is_raised_not_mistaken_for_lag(drill, aws, clock, monkeypatch):
     # Given a replica bucket that answers 403 (as S3 does for a missing key without s3:ListBucket)
     def forbidden(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
 
-    monkeypatch.setattr(regions.s3[DR], "head_object", forbidden)
+    monkeypatch.setattr(drill.client("s3", DR), "head_object", forbidden)
 
     # When the probe runs
     # Then the error is raised for Step Functions to retry and catch, and the canary is still deleted
     with pytest.raises(ClientError):
-        run_s3(drill, regions, clock)
-    assert source_keys(regions) == []
+        run(drill, "s3", clock)
+    assert aws.canaries_left("s3") == []
 
 
 # SNS
 
 
-def run_sns(drill: Drill, regions: Regions, clock: FakeClock, inbox: LongPollingQueue) -> Any:
-    return drill.probes.probe_sns(regions.sns[PRIMARY], inbox, drill.settings.sns, DRILL_ID, clock=clock)
-
-
-def seed_inbox_with_other_messages(regions: Regions) -> None:
-    dr_topic = topic_arn(DR, DR_ALERTS)
-    regions.sns[DR].publish(TopicArn=dr_topic, Subject="ALARM: latency", Message='{"AlarmName": "latency"}')
-    regions.sns[DR].publish(
-        TopicArn=dr_topic,
-        Subject="DR drill canary",
-        Message=json.dumps({"drill_id": "another-drill", "kind": "dr-drill-canary"}),
-    )
-
-
-def test_sns_forwarded_canary_passes_with_its_arrival_time_and_only_it_is_deleted(drill, regions, clock):
-    # Given an inbox already holding an alert and another drill's canary, and a forwarder taking 3 s
-    seed_inbox_with_other_messages(regions)
-    clock.after(3, regions.forward_alerts)
-    inbox = LongPollingQueue(regions.sqs[DR], clock)
+def test_sns_forwarded_canary_passes_with_its_arrival_time_and_only_it_is_deleted(drill, aws, clock):
+    # Given an inbox already holding an alarm and another drill's canary, and a forwarder taking 3 s
+    dr_topic = DR_ALERTS_ARN
+    alarm = json.dumps(sample_event("alert_forwarder/cloudwatch_alarm_message"))
+    aws.sns[DR].publish(TopicArn=dr_topic, Subject="ALARM: latency", Message=alarm)
+    other = json.dumps({"drill_id": "another-drill", "kind": "dr-drill-canary"})
+    aws.sns[DR].publish(TopicArn=dr_topic, Subject="DR drill canary", Message=other)
+    clock.after(3, aws.forward_alerts)
 
     # When the probe runs
-    result = run_sns(drill, regions, clock, inbox)
+    result = run(drill, "sns", clock)
 
     # Then it passed when the canary landed, deleted it and left the others
-    assert result.to_dict() == {
-        "probe": "sns",
-        "status": "PASSED",
-        "lag_seconds": 3.0,
-        "detail": "canary replicated in 3.000 s",
-    }
-    assert regions.inbox_count() == 2
+    assert (result.status, result.lag_seconds) == ("PASSED", 3.0)
+    assert result.detail == "canary replicated in 3.000 s"
+    assert aws.inbox_count() == 2
 
 
-def test_sns_canary_never_forwarded_fails_with_the_budget_as_lag(drill, regions, clock):
+def test_sns_probe_long_polls_the_inbox_5_s_at_a_time(drill, aws, clock):
     # Given a DR forwarder that never republishes
-    inbox = LongPollingQueue(regions.sqs[DR], clock)
+    inbox = LongPollingQueue(drill.client("sqs", DR), clock)
 
     # When the probe runs
-    result = run_sns(drill, regions, clock, inbox)
+    run(drill, "sns", clock, inbox)
 
-    # Then it fails after exactly the budget, long-polling no more than 5 s at a time
-    assert (result.status, result.lag_seconds) == ("FAILED", POLL_TIMEOUT)
-    assert result.detail == "canary not replicated within 30 s"
-    assert max(inbox.waits) == 5
-    assert clock.now - 1000.0 == POLL_TIMEOUT
+    # Then every receive long-polled for 5 s, the budget being checked between them
+    assert set(inbox.waits) == {5}
 
 
-def test_sns_canary_is_published_to_the_primary_topic_with_its_subject(drill, regions, clock):
+def test_sns_canary_is_published_to_the_primary_topic_with_its_subject(drill, aws, clock):
     # Given nothing forwards it, so it stays where the primary topic delivered it
-    inbox = LongPollingQueue(regions.sqs[DR], clock)
-
     # When the probe runs
-    run_sns(drill, regions, clock, inbox)
+    run(drill, "sns", clock)
 
     # Then the primary topic got the canary message under the drill's subject
-    (message,) = regions.sqs[PRIMARY].receive_message(QueueUrl=regions.tap_url)["Messages"]
+    (message,) = aws.sqs[PRIMARY].receive_message(QueueUrl=aws.tap_url)["Messages"]
     envelope = json.loads(message["Body"])
     assert envelope["Subject"] == "DR drill canary"
     assert json.loads(envelope["Message"]) == {"drill_id": DRILL_ID, "kind": "dr-drill-canary"}
 
 
+@pytest.mark.parametrize(
+    ("message", "drill_id"),
+    [
+        ("Hello world!", None),
+        (json.dumps(sample_event("alert_forwarder/cloudwatch_alarm_message")), None),
+        (json.dumps({"drill_id": DRILL_ID, "kind": "dr-drill-canary"}), DRILL_ID),
+    ],
+    ids=["documented-sample", "alarm", "canary"],
+)
+def test_sns_inbox_message_is_a_canary_only_when_its_envelope_holds_one(env, message, drill_id):
+    # Given the SQS body AWS documents for an SNS subscription without raw delivery, around a message
+    body = json.dumps({**sample_event("dr_drill/sns_sqs_envelope"), "Message": message})
+
+    # When the probe reads it
+    found = load_handler("dr_drill", "probes").canary_drill_id(body)
+
+    # Then only a canary yields its drill id
+    assert found == drill_id
+
+
 # SSM
 
 
-def run_ssm(drill: Drill, regions: Regions, clock: FakeClock) -> Any:
-    return drill.probes.probe_ssm(
-        regions.ssm[PRIMARY], regions.ssm[DR], drill.settings.ssm, DRILL_ID, clock=clock, sleep=clock.sleep
-    )
-
-
-def test_ssm_replicated_value_passes_and_the_canary_parameter_stays(drill, regions, clock):
+def test_ssm_canary_parameter_stays_a_secure_string_under_the_primary_key(drill, aws, clock):
     # Given the replicator copies the value 5 s after the write
-    clock.after(5, regions.replicate_parameter)
+    clock.after(5, aws.replicate_parameter)
 
     # When the probe runs
-    result = run_ssm(drill, regions, clock)
+    run(drill, "ssm", clock)
 
-    # Then it passed, timed by the poll at 6 s, and the source canary is left as a SecureString
-    assert result.to_dict() == {
-        "probe": "ssm",
-        "status": "PASSED",
-        "lag_seconds": 6.0,
-        "detail": "value replicated in 6.000 s",
-    }
-    parameter = regions.ssm[PRIMARY].get_parameter(Name=SOURCE_PARAMETER)["Parameter"]
-    assert parameter["Type"] == "SecureString"
-    # under the primary's own key, as real parameters there are
-    (described,) = regions.ssm[PRIMARY].describe_parameters(
-        ParameterFilters=[{"Key": "Name", "Values": [SOURCE_PARAMETER]}]
+    # Then the source canary is left as a SecureString under the primary's own key, as real
+    # parameters there are
+    (described,) = aws.ssm[PRIMARY].describe_parameters(
+        ParameterFilters=[{"Key": "Name", "Values": [ENV["SOURCE_PARAMETER"]]}]
     )["Parameters"]
-    assert described["KeyId"] == "alias/dev-us-east-1-orders-v1"
+    assert (described["Type"], described["KeyId"]) == ("SecureString", ENV["SOURCE_KEY_ID"])
 
 
-def test_ssm_stale_dr_copy_that_is_never_updated_fails_with_the_budget_as_lag(drill, regions, clock):
+def test_ssm_stale_dr_copy_that_is_never_updated_fails_with_the_budget_as_lag(drill, aws, clock):
     # Given a DR copy left by an earlier drill, and a replicator that never runs
-    regions.ssm[DR].put_parameter(Name=TARGET_PARAMETER, Value="0" * 32, Type="SecureString")
+    aws.ssm[DR].put_parameter(Name=ENV["TARGET_PARAMETER"], Value="0" * 32, Type="SecureString")
 
     # When the probe runs
-    result = run_ssm(drill, regions, clock)
+    result = run(drill, "ssm", clock)
 
-    # Then the old copy does not count: it fails after exactly the budget
+    # Then the old copy does not count: it fails with the budget as its lag
     assert (result.status, result.lag_seconds) == ("FAILED", POLL_TIMEOUT)
     assert result.detail == "value not replicated within 30 s"
 
 
-def test_ssm_probe_writes_a_fresh_value_each_run(drill, regions, clock):
+def test_ssm_probe_writes_a_fresh_value_each_run(drill, aws, clock):
     # Given two drills, each replicated at once
     values = []
     for _ in range(2):
-        clock.after(0, regions.replicate_parameter)
-        run_ssm(drill, regions, clock)
-        values.append(regions.source_value())
+        clock.after(0, aws.replicate_parameter)
+        run(drill, "ssm", clock)
+        values.append(aws.source_value())
 
     # Then each wrote a value of its own
     assert values[0] != values[1]
 
 
-def test_ssm_step_never_exposes_the_value_or_its_digest(drill, regions, monkeypatch, capsys, caplog):
+def test_ssm_step_never_exposes_the_value_or_its_digest(drill, aws, monkeypatch, capsys, caplog):
     # Given every logger open down to DEBUG, and a replicator that copies the value as it is written
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
     caplog.set_level(logging.DEBUG)
-    primary = drill.module.client("ssm", PRIMARY)
-    write = primary.put_parameter
-    written: list[str] = []
+    primary = drill.client("ssm", PRIMARY)
+    write, written = primary.put_parameter, []
 
     def write_and_replicate(**kwargs: Any) -> dict[str, Any]:
         response = write(**kwargs)
         written.append(kwargs["Value"])
-        regions.replicate_parameter()
+        aws.replicate_parameter()
         return response
 
     monkeypatch.setattr(primary, "put_parameter", write_and_replicate)
@@ -644,45 +348,8 @@ def test_ssm_step_never_exposes_the_value_or_its_digest(drill, regions, monkeypa
 # Failover
 
 
-@dataclass
-class FakeHealthEndpoint:
-    answer: Any
-    urls: list[str] = field(default_factory=list)
-
-    def __call__(self, url: str) -> Any:
-        self.urls.append(url)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer
-
-
-@dataclass
-class OrderFunctionInProcess:
-    """Lambda Invoke of the DR order function, run here: moto's Invoke needs Docker."""
-
-    handler: ModuleType
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def invoke(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        answer = self.handler.lambda_handler(json.loads(kwargs["Payload"]), LambdaContextStub("orders"))
-        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
-
-
-@dataclass
-class CannedFunction:
-    answer: Any
-    function_error: str | None = None
-
-    def invoke(self, **_: Any) -> dict[str, Any]:
-        response = {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(self.answer).encode())}
-        if self.function_error:
-            response["FunctionError"] = self.function_error
-        return response
-
-
 @pytest.fixture
-def order_function(regions: Regions, monkeypatch: pytest.MonkeyPatch) -> OrderFunctionInProcess:
+def order_function(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> OrderFunctionInProcess:
     """The real orders handler over the DR replica, so the probe's synthetic event is proven routable."""
     monkeypatch.setenv("TABLE_REGION", DR)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "orders")
@@ -691,9 +358,10 @@ def order_function(regions: Regions, monkeypatch: pytest.MonkeyPatch) -> OrderFu
     return function
 
 
-def run_failover(drill: Drill, regions: Regions, function: Any, health: FakeHealthEndpoint) -> Any:
+def run_failover(drill: Drill, aws: Aws, function: Any, health: FakeHealthEndpoint | None = None) -> Any:
+    health = health or healthy(drill)
     return drill.probes.probe_failover(
-        function, regions.route53, drill.settings.failover, DRILL_ID, fetch=health
+        function, aws.route53, drill.config("FailoverConfig"), DRILL_ID, fetch=health
     )
 
 
@@ -701,12 +369,10 @@ def healthy(drill: Drill) -> FakeHealthEndpoint:
     return FakeHealthEndpoint(drill.probes.HttpAnswer(200, HEALTHY_BODY))
 
 
-def test_failover_all_parts_good_passes_without_a_lag(drill, regions, order_function):
+def test_failover_all_parts_good_passes_without_a_lag(drill, aws, order_function):
     # Given a healthy DR endpoint, the real order function and Route 53 checks that succeed
-    health = healthy(drill)
-
     # When the probe runs
-    result = run_failover(drill, regions, order_function, health)
+    result = run_failover(drill, aws, order_function)
 
     # Then it passed with every part named, and no lag
     assert (result.status, result.lag_seconds) == ("PASSED", None)
@@ -716,19 +382,22 @@ def test_failover_all_parts_good_passes_without_a_lag(drill, regions, order_func
     )
 
 
-def test_failover_calls_the_dr_health_path_and_the_order_read_route(drill, regions, order_function):
+def test_failover_calls_the_dr_health_path_and_the_order_read_route(drill, aws, order_function):
     # Given every part healthy
     health = healthy(drill)
 
     # When the probe runs
-    run_failover(drill, regions, order_function, health)
+    run_failover(drill, aws, order_function, health)
 
     # Then it fetched /health on the DR URL and read a drill order id through GET /orders/{order_id}
-    assert health.urls == [DR_HEALTH_URL + "health"]
+    assert health.urls == [ENV["DR_HEALTH_URL"] + "health"]
     (call,) = order_function.calls
     event = json.loads(call["Payload"])
     order_id = f"drill-probe-{DRILL_ID}"
-    assert (call["FunctionName"], call["InvocationType"]) == (DR_ORDER_FUNCTION, "RequestResponse")
+    assert (call["FunctionName"], call["InvocationType"]) == (
+        ENV["DR_ORDER_FUNCTION_NAME"],
+        "RequestResponse",
+    )
     assert (event["rawPath"], event["routeKey"]) == (f"/orders/{order_id}", "GET /orders/{order_id}")
     assert event["pathParameters"] == {"order_id": order_id}
     assert event["requestContext"]["http"]["method"] == "GET"
@@ -744,13 +413,13 @@ def test_failover_calls_the_dr_health_path_and_the_order_read_route(drill, regio
     ids=["503", "200-unavailable-body", "unreachable"],
 )
 def test_failover_unhealthy_dr_endpoint_fails_naming_the_health_part(
-    drill, regions, order_function, answer, note
+    drill, aws, order_function, answer, note
 ):
     # Given a DR health endpoint that is down, says it is unavailable, or does not answer
     health = FakeHealthEndpoint(answer if isinstance(answer, Exception) else drill.probes.HttpAnswer(*answer))
 
     # When the probe runs
-    result = run_failover(drill, regions, order_function, health)
+    result = run_failover(drill, aws, order_function, health)
 
     # Then it failed, and the detail names the health part and why
     assert result.status == "FAILED"
@@ -770,10 +439,10 @@ def test_failover_unhealthy_dr_endpoint_fails_naming_the_health_part(
     ],
     ids=["500", "found", "route-not-found", "crashed"],
 )
-def test_failover_order_read_that_does_not_answer_not_found_fails(drill, regions, function, note):
+def test_failover_order_read_that_does_not_answer_not_found_fails(drill, aws, function, note):
     # Given a DR order function that errs, finds something, or is never routed to
     # When the probe runs
-    result = run_failover(drill, regions, function, healthy(drill))
+    result = run_failover(drill, aws, function)
 
     # Then it failed, and the detail names the order read part
     assert result.status == "FAILED"
@@ -781,12 +450,12 @@ def test_failover_order_read_that_does_not_answer_not_found_fails(drill, regions
 
 
 def test_failover_health_check_with_a_minority_of_checkers_succeeding_fails(
-    drill, regions, order_function, monkeypatch
+    drill, aws, order_function, monkeypatch
 ):
     # Given Route 53 checkers of which only one in three sees the DR region succeed
     statuses = {
-        regions.health_check_ids[PRIMARY]: ["Success: HTTP Status Code 200"] * 3,
-        regions.health_check_ids[DR]: [
+        aws.health_check_ids[PRIMARY]: ["Success: HTTP Status Code 200"] * 3,
+        aws.health_check_ids[DR]: [
             "Success: HTTP Status Code 200",
             "Failure: HTTP Status Code 503",
             "Failure",
@@ -794,17 +463,13 @@ def test_failover_health_check_with_a_minority_of_checkers_succeeding_fails(
     }
 
     def status(*, HealthCheckId: str) -> dict[str, Any]:
-        return {
-            "HealthCheckObservations": [
-                {"Region": "us-east-1", "IPAddress": "192.0.2.1", "StatusReport": {"Status": s}}
-                for s in statuses[HealthCheckId]
-            ]
-        }
+        reports = [{"StatusReport": {"Status": s}} for s in statuses[HealthCheckId]]
+        return {"HealthCheckObservations": reports}
 
-    monkeypatch.setattr(regions.route53, "get_health_check_status", status)
+    monkeypatch.setattr(aws.route53, "get_health_check_status", status)
 
     # When the probe runs
-    result = run_failover(drill, regions, order_function, healthy(drill))
+    result = run_failover(drill, aws, order_function)
 
     # Then it failed on that region's check alone
     assert result.status == "FAILED"
@@ -835,125 +500,109 @@ def passed(probe: str, lag: float | None) -> dict[str, Any]:
 
 
 def all_passed() -> list[dict[str, Any]]:
-    return [
-        passed("dynamodb", 1.5),
-        passed("s3", 12.0),
-        passed("sns", 3.0),
-        passed("failover", None),
-        passed("ssm", 6.0),
-    ]
+    lags = {"dynamodb": 1.5, "s3": 12.0, "sns": 3.0, "failover": None, "ssm": 6.0}
+    return [passed(probe, lag) for probe, lag in lags.items()]
 
 
-def published_reports(regions: Regions) -> list[dict[str, Any]]:
-    messages = regions.sqs[PRIMARY].receive_message(QueueUrl=regions.report_url, MaxNumberOfMessages=10)
+def report(drill: Drill, results: list[dict[str, Any]]) -> dict[str, Any]:
+    return drill.step("report", {"drill_id": DRILL_ID, "results": results})
+
+
+def published_reports(aws: Aws) -> list[dict[str, Any]]:
+    messages = aws.sqs[PRIMARY].receive_message(QueueUrl=aws.report_url, MaxNumberOfMessages=10)
     return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
 
 
-def emf_lines(output: str) -> list[dict[str, Any]]:
-    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    return [line for line in lines if "_aws" in line]
-
-
-def test_report_all_passed_is_passed_and_published(drill, regions):
+def test_report_all_passed_is_passed_and_published(drill, aws):
     # Given every probe passed within its RPO target
     # When the report step runs
-    report = drill.step("report", {"drill_id": DRILL_ID, "results": all_passed()})
+    verdict = report(drill, all_passed())
 
     # Then the drill passed, and the report went to the report topic as is
-    assert report["status"] == "PASSED"
-    assert report["probes"]["dynamodb"] == {
+    assert verdict["status"] == "PASSED"
+    assert verdict["probes"]["dynamodb"] == {
         "status": "PASSED",
         "lag_seconds": 1.5,
         "rpo_target_seconds": 5.0,
         "within_rpo": True,
         "detail": "replicated",
     }
-    assert report["probes"]["failover"]["within_rpo"] is None
-    (envelope,) = published_reports(regions)
+    assert verdict["probes"]["failover"]["within_rpo"] is None
+    (envelope,) = published_reports(aws)
     assert envelope["Subject"] == "DR drill PASSED"
-    assert json.loads(envelope["Message"]) == report
+    assert json.loads(envelope["Message"]) == verdict
 
 
-def test_report_caught_failure_fails_the_drill_and_keeps_the_others(drill, regions):
+def test_report_caught_failure_fails_the_drill_and_keeps_the_others(drill, aws):
     # Given the DynamoDB probe raised and its Catch recorded a long Lambda error
     cause = json.dumps(
         {"errorMessage": "AccessDenied " + "x" * 500, "errorType": "ClientError", "stackTrace": ["..."] * 50}
     )
-    results = [
-        {"probe": "dynamodb", "status": "FAILED", "error": {"Error": "ClientError", "Cause": cause}},
-        *all_passed()[1:],
-    ]
+    caught = {"probe": "dynamodb", "status": "FAILED", "error": {"Error": "ClientError", "Cause": cause}}
 
     # When the report step runs
-    report = drill.step("report", {"drill_id": DRILL_ID, "results": results})
+    verdict = report(drill, [caught, *all_passed()[1:]])
 
     # Then the drill failed, the failure is cut short, and every other probe is still reported
-    assert report["status"] == "FAILED"
-    failed = report["probes"]["dynamodb"]
+    assert verdict["status"] == "FAILED"
+    failed = verdict["probes"]["dynamodb"]
     assert (failed["status"], failed["lag_seconds"], failed["within_rpo"]) == ("FAILED", None, None)
     assert failed["detail"].startswith("ClientError: AccessDenied x")
     assert len(failed["detail"]) == 300
-    assert report["probes"]["s3"]["lag_seconds"] == 12.0
-    assert [probe["status"] for name, probe in report["probes"].items() if name != "dynamodb"] == [
-        "PASSED"
-    ] * 4
-    (envelope,) = published_reports(regions)
+    assert verdict["probes"]["s3"]["lag_seconds"] == 12.0
+    others = [probe["status"] for name, probe in verdict["probes"].items() if name != "dynamodb"]
+    assert others == ["PASSED"] * 4
+    (envelope,) = published_reports(aws)
     assert envelope["Subject"] == "DR drill FAILED"
 
 
-def test_report_lag_above_its_rpo_fails_the_drill(drill, regions):
+def test_report_lag_above_its_rpo_fails_the_drill(drill, aws):
     # Given DynamoDB replicated, but in 7.5 s against a 5 s target
-    results = [passed("dynamodb", 7.5), *all_passed()[1:]]
-
     # When the report step runs
-    report = drill.step("report", {"drill_id": DRILL_ID, "results": results})
+    verdict = report(drill, [passed("dynamodb", 7.5), *all_passed()[1:]])
 
     # Then the probe passed but missed its RPO, which fails the drill
-    assert report["status"] == "FAILED"
-    assert report["probes"]["dynamodb"]["status"] == "PASSED"
-    assert report["probes"]["dynamodb"]["within_rpo"] is False
+    assert verdict["status"] == "FAILED"
+    assert verdict["probes"]["dynamodb"]["status"] == "PASSED"
+    assert verdict["probes"]["dynamodb"]["within_rpo"] is False
 
 
-def test_report_timed_out_probe_misses_its_rpo_only_when_the_budget_exceeds_it(drill, regions):
+def test_report_timed_out_probe_misses_its_rpo_only_when_the_budget_exceeds_it(drill, aws):
     # Given DynamoDB (5 s target) and S3 (900 s target) both timed out at the 30 s budget
     timed_out = {"status": "FAILED", "lag_seconds": POLL_TIMEOUT, "detail": "not replicated within 30 s"}
     results = [{"probe": "dynamodb", **timed_out}, {"probe": "s3", **timed_out}, *all_passed()[2:]]
 
     # When the report step runs
-    report = drill.step("report", {"drill_id": DRILL_ID, "results": results})
+    verdict = report(drill, results)
 
     # Then 30 s proves DynamoDB missed its target, and proves nothing about S3's
-    assert report["probes"]["dynamodb"]["within_rpo"] is False
-    assert report["probes"]["s3"]["within_rpo"] is None
+    assert verdict["probes"]["dynamodb"]["within_rpo"] is False
+    assert verdict["probes"]["s3"]["within_rpo"] is None
 
 
-def test_report_missing_probe_result_fails_the_drill(drill, regions):
+def test_report_missing_probe_result_fails_the_drill(drill, aws):
     # Given the SSM probe's result is missing from the input
-    results = [result for result in all_passed() if result["probe"] != "ssm"]
-
     # When the report step runs
-    report = drill.step("report", {"drill_id": DRILL_ID, "results": results})
+    verdict = report(drill, [result for result in all_passed() if result["probe"] != "ssm"])
 
     # Then the drill failed, naming the probe with no result
-    assert report["status"] == "FAILED"
-    assert report["probes"]["ssm"]["detail"] == "no result from this probe"
+    assert verdict["status"] == "FAILED"
+    assert verdict["probes"]["ssm"]["detail"] == "no result from this probe"
 
 
-def test_report_emits_one_metric_per_dimension_set(drill, regions, capsys):
+def test_report_emits_one_metric_per_dimension_set(drill, aws, capsys):
     # Given S3 timed out and DynamoDB passed over its RPO target
-    results = [
-        passed("dynamodb", 7.5),
-        {"probe": "s3", "status": "FAILED", "lag_seconds": POLL_TIMEOUT, "detail": "not replicated"},
-        *all_passed()[2:],
-    ]
+    timed_out = {"probe": "s3", "status": "FAILED", "lag_seconds": POLL_TIMEOUT, "detail": "not replicated"}
 
     # When the report step runs
-    drill.step("report", {"drill_id": DRILL_ID, "results": results})
+    report(drill, [passed("dynamodb", 7.5), timed_out, *all_passed()[2:]])
 
     # Then each probe has its own success metric by Probe, and each measured store a lag metric by
     # Store, both next to Powertools' service dimension; the RPO miss shows in the lag, not the success
     metrics = {}
-    for line in emf_lines(capsys.readouterr().out):
+    for line in (json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")):
+        if "_aws" not in line:
+            continue
         (directive,) = line["_aws"]["CloudWatchMetrics"]
         (metric,) = directive["Metrics"]
         assert directive["Namespace"] == "OrdersDr"
@@ -976,9 +625,9 @@ def test_report_emits_one_metric_per_dimension_set(drill, regions, capsys):
 # Steps as Step Functions calls them
 
 
-def test_probe_step_output_is_exactly_the_contract(drill, regions):
+def test_probe_step_output_is_exactly_the_contract(drill, aws):
     # Given the item is already in the DR replica (replication that beat the first poll)
-    regions.dynamodb[DR].put_item(TableName=TABLE_NAME, Item={"order_id": {"S": f"drill#{DRILL_ID}"}})
+    aws.dynamodb[DR].put_item(TableName=ENV["TABLE_NAME"], Item=ITEM_KEY)
 
     # When Step Functions runs the step with its input
     output = drill.step("dynamodb_probe", {"drill_id": DRILL_ID})
@@ -987,77 +636,82 @@ def test_probe_step_output_is_exactly_the_contract(drill, regions):
     assert set(output) == {"probe", "status", "lag_seconds", "detail"}
     assert (output["probe"], output["status"]) == ("dynamodb", "PASSED")
     assert isinstance(output["lag_seconds"], float)
-    assert primary_item(regions) is None
-
-
-def test_step_without_a_drill_id_is_raised(drill, regions):
-    # Given an input without the execution name
-    # When the step runs
-    # Then it fails rather than write canaries nobody can tell apart
-    with pytest.raises(ValueError, match="drill_id"):
-        drill.step("s3_probe", {})
-
-
-# Settings
-
-
-def test_missing_table_name_fails_at_import_naming_it(env, monkeypatch):
-    # Given no TABLE_NAME
-    monkeypatch.delenv("TABLE_NAME")
-
-    # When the settings are parsed (at import, as on a cold start)
-    # Then the failure names the variable
-    with pytest.raises(ValueError, match="TABLE_NAME"):
-        load_handler("dr_drill", "settings")
-
-
-def test_function_for_one_step_needs_only_that_steps_variables(env, monkeypatch):
-    # Given the S3 probe's function, deployed without the DynamoDB probe's TABLE_NAME
-    monkeypatch.setenv("_HANDLER", "handler.s3_probe")
-    monkeypatch.delenv("TABLE_NAME")
-
-    # When the settings are parsed
-    settings = load_handler("dr_drill", "settings").SETTINGS
-
-    # Then only its own step is configured
-    assert settings.s3.replica_bucket == REPLICA_BUCKET
-    assert (settings.dynamodb, settings.report) == (None, None)
-
-
-def test_function_for_the_dynamodb_step_fails_without_table_name(env, monkeypatch):
-    # Given the DynamoDB probe's function, deployed without TABLE_NAME
-    monkeypatch.setenv("_HANDLER", "handler.dynamodb_probe")
-    monkeypatch.delenv("TABLE_NAME")
-
-    # When the settings are parsed
-    # Then the failure names the variable
-    with pytest.raises(ValueError, match="TABLE_NAME"):
-        load_handler("dr_drill", "settings")
+    assert aws.canaries_left("dynamodb") == []
 
 
 @pytest.mark.parametrize(
-    ("name", "value"),
+    ("step", "event", "field"),
     [
-        ("RPO_TARGETS", json.dumps({"dynamodb": 5, "s3": 900, "sns": 60})),
-        ("RPO_TARGETS", json.dumps({**RPO_TARGETS, "dynamo": 5})),
-        ("RPO_TARGETS", json.dumps({**RPO_TARGETS, "ssm": 0})),
-        ("DR_HEALTH_URL", "http://abc123.lambda-url.us-west-2.on.aws/"),
-        ("DR_HEALTH_URL", "https://abc123.lambda-url.us-west-2.on.aws"),
-        ("SOURCE_TOPIC_ARN", topic_arn(DR, DR_ALERTS)),
-        ("DR_REGION", PRIMARY),
-        ("HEALTH_CHECK_IDS", "hc-primary"),
-        ("POLL_INTERVAL_SECONDS", "0"),
-        ("POLL_INTERVAL_SECONDS", "60"),
+        ("s3_probe", {}, "drill_id"),
+        ("failover_probe", {"drill_id": ""}, "drill_id"),
+        ("report", {"drill_id": DRILL_ID, "results": "none"}, "results"),
+        ("report", {"drill_id": DRILL_ID, "results": [{"status": "PASSED"}]}, "results.0.probe"),
+    ],
+    ids=["no-drill-id", "empty-drill-id", "results-not-a-list", "result-without-probe"],
+)
+def test_step_with_a_bad_event_raises_the_input_error_naming_the_field(drill, aws, step, event, field):
+    # Given an input that is not what the state machine sends
+    # When the step runs
+    # Then it fails, naming the field, rather than write canaries nobody can tell apart or report nothing
+    with pytest.raises(drill.models.DrillInputError, match=f"bad event: {field}"):
+        drill.step(step, event)
+
+
+# Configuration
+
+
+def test_function_for_one_step_needs_only_that_steps_variables(env, monkeypatch):
+    # Given the S3 probe's function, deployed with only the S3 probe's variables
+    for name in ("TABLE_NAME", "SOURCE_TOPIC_ARN", "DR_HEALTH_URL", "SOURCE_PARAMETER", "RPO_TARGETS"):
+        monkeypatch.delenv(name)
+
+    # When the function loads and configures its step
+    handler = load_handler("dr_drill")
+    config = handler.configuration(handler.S3Config)
+
+    # Then its own step is configured
+    assert config.replica_bucket == ENV["REPLICA_BUCKET"]
+
+
+def test_step_configuration_is_parsed_once(env, monkeypatch):
+    # Given the DynamoDB step's configuration, parsed on its first use
+    models = load_handler("dr_drill", "models")
+    first = models.configuration(models.DynamoDbConfig)
+
+    # When the environment changes afterwards
+    monkeypatch.setenv("TABLE_NAME", "another-table")
+
+    # Then the step keeps what it parsed
+    assert models.configuration(models.DynamoDbConfig) is first
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "config"),
+    [
+        ("TABLE_NAME", None, "DynamoDbConfig"),
+        ("RPO_TARGETS", json.dumps({"dynamodb": 5, "s3": 900, "sns": 60}), "ReportConfig"),
+        ("RPO_TARGETS", json.dumps({**RPO_TARGETS, "dynamo": 5}), "ReportConfig"),
+        ("RPO_TARGETS", json.dumps({**RPO_TARGETS, "ssm": 0}), "ReportConfig"),
+        ("REPORT_TOPIC_ARN", "dev-us-east-1-drill-reports-v1", "ReportConfig"),
+        ("DR_HEALTH_URL", "abc123.lambda-url.us-west-2.on.aws", "FailoverConfig"),
+        ("HEALTH_CHECK_IDS", "hc-primary", "FailoverConfig"),
+        ("DR_REGION", PRIMARY, "DynamoDbConfig"),
+        ("POLL_INTERVAL_SECONDS", "0", "SsmConfig"),
+        ("POLL_TIMEOUT_SECONDS", "soon", "S3Config"),
     ],
 )
-def test_bad_variable_fails_at_import_naming_it(env, monkeypatch, name, value):
-    # Given a variable set to something the drill cannot work with
-    monkeypatch.setenv(name, value)
+def test_bad_variable_raises_the_input_error_naming_it(env, monkeypatch, name, value, config):
+    # Given a variable missing, or set to something the drill cannot work with
+    if value is None:
+        monkeypatch.delenv(name)
+    else:
+        monkeypatch.setenv(name, value)
+    models = load_handler("dr_drill", "models")
 
-    # When the settings are parsed
+    # When the step's configuration is parsed
     # Then the failure names the variable
-    with pytest.raises(ValueError, match=name):
-        load_handler("dr_drill", "settings")
+    with pytest.raises(models.DrillInputError, match=name):
+        models.configuration(getattr(models, config))
 
 
 def test_poll_budget_defaults_to_120_s_every_2_s(env, monkeypatch):
@@ -1065,8 +719,9 @@ def test_poll_budget_defaults_to_120_s_every_2_s(env, monkeypatch):
     monkeypatch.delenv("POLL_TIMEOUT_SECONDS")
     monkeypatch.delenv("POLL_INTERVAL_SECONDS")
 
-    # When the settings are parsed
-    polling = load_handler("dr_drill", "settings").SETTINGS.dynamodb.polling
+    # When the configuration is parsed
+    models = load_handler("dr_drill", "models")
+    config = models.configuration(models.DynamoDbConfig)
 
     # Then the contract's defaults apply
-    assert (polling.timeout_seconds, polling.interval_seconds) == (120.0, 2.0)
+    assert (config.poll_timeout_seconds, config.poll_interval_seconds) == (120.0, 2.0)

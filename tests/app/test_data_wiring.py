@@ -1,0 +1,165 @@
+"""How the data stores meet across stacks. The stacks share no tokens, only names from the
+naming convention, so these check that what the primary names is what the DR stack creates.
+Each construct's own behaviour is tested on a bare stack in tests/constructs/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from tests.cfn import at_path, only, render
+
+ACCOUNT = "123456789012"
+
+
+def _dr_alias(dr: Template) -> str:
+    (_, alias) = only(dr, "AWS::KMS::Alias")
+    return alias["Properties"]["AliasName"]
+
+
+def _dr_alias_arn(dr: Template) -> str:
+    return f"arn:aws:kms:us-west-2:{ACCOUNT}:{_dr_alias(dr)}"
+
+
+def _dr_bucket(dr: Template) -> str:
+    (_, bucket) = at_path(dr, "DrRegion/ReplicaData/Bucket/Resource")
+    return bucket["Properties"]["BucketName"]
+
+
+def _group_id(template: Template, path: str) -> dict[str, Any]:
+    (group_id, _) = at_path(template, path)
+    return {"Fn::GetAtt": [group_id, "GroupId"]}
+
+
+@pytest.mark.parametrize(("stack", "region"), [("primary", "us-east-1"), ("dr", "us-west-2")])
+def test_each_region_has_one_key_with_its_convention_alias(request, names, stack, region):
+    # Then each region's stack has one key, aliased as the naming convention says
+    template = request.getfixturevalue(stack)
+    template.resource_count_is("AWS::KMS::Key", 1)
+    (_, alias) = only(template, "AWS::KMS::Alias")
+    assert alias["Properties"]["AliasName"] == getattr(names, stack).key_alias
+    assert alias["Properties"]["AliasName"] == f"alias/dev-{region}-orders-v1"
+
+
+def _key_statements(template: Template) -> list[dict[str, Any]]:
+    (_, key) = only(template, "AWS::KMS::Key")
+    return key["Properties"]["KeyPolicy"]["Statement"]
+
+
+@pytest.mark.parametrize("stack", ["primary", "dr"])
+def test_no_statement_any_construct_added_to_a_key_policy_allows_everything(request, stack):
+    # Given each region's key policy with what every construct of the stack added to it
+    for statement in _key_statements(request.getfixturevalue(stack)):
+        # Then none allows every action or every principal
+        assert statement["Action"] != "kms:*"
+        assert statement["Principal"] not in ("*", {"AWS": "*"})
+
+
+@pytest.mark.parametrize("stack", ["primary", "dr"])
+def test_every_account_wide_use_of_a_key_goes_through_an_aws_service(request, stack):
+    # Given each region's key policy, CDK's grants to services (Secrets Manager, ...) included
+    for statement in _key_statements(request.getfixturevalue(stack)):
+        if statement.get("Sid") == "KeyAdministration" or "Service" in statement["Principal"]:
+            continue
+        # Then the account's principals may use the key only through an AWS service
+        assert "kms:ViaService" in statement["Condition"]["StringEquals"], statement
+
+
+@pytest.mark.parametrize(
+    ("stack", "path"),
+    [("primary", "PrimaryRegion/Data/Bucket/Resource"), ("dr", "DrRegion/ReplicaData/Bucket/Resource")],
+)
+def test_each_regions_data_bucket_is_encrypted_with_that_regions_key(request, stack, path):
+    # Then each region's data bucket is encrypted with the key of its own stack
+    template = request.getfixturevalue(stack)
+    (key_id, _) = only(template, "AWS::KMS::Key")
+    (_, bucket) = at_path(template, path)
+    (encryption,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def test_primary_replicates_into_the_bucket_and_under_the_alias_the_dr_stack_creates(primary, dr, names):
+    # Given the DR stack's data bucket and key alias
+    bucket, alias = _dr_bucket(dr), _dr_alias(dr)
+    assert (bucket, alias) == (names.dr.data_bucket, names.dr.key_alias)
+    # Then the primary's replication rule writes into that bucket under that alias
+    (_, source) = at_path(primary, "PrimaryRegion/Data/Bucket/Resource")
+    (rule,) = source["Properties"]["ReplicationConfiguration"]["Rules"]
+    assert render(rule["Destination"]["Bucket"]) == f"arn:aws:s3:::{bucket}"
+    assert render(rule["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"]) == _dr_alias_arn(dr)
+    # And its role may write into that bucket with the key carrying that alias
+    (_, policy) = at_path(primary, "PrimaryRegion/DataReplication/Policy/Resource")
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert render(statements["WriteDestinationReplicas"]["Resource"]) == f"arn:aws:s3:::{bucket}/*"
+    encrypt = statements["EncryptReplicasWithDestinationKey"]
+    assert encrypt["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": alias}
+
+
+def test_dr_replicas_of_the_table_and_the_database_secret_use_the_alias_the_dr_stack_creates(primary, dr):
+    # Then the table's DR replica and the secret's DR replica are encrypted under the DR stack's alias
+    (_, table) = only(primary, "AWS::DynamoDB::GlobalTable")
+    (replica,) = [r for r in table["Properties"]["Replicas"] if r["Region"] == "us-west-2"]
+    assert render(replica["SSESpecification"]["KMSMasterKeyId"]) == _dr_alias_arn(dr)
+    (_, secret) = at_path(primary, "PrimaryRegion/Database/Instance/Secret/Resource")
+    (secret_replica,) = secret["Properties"]["ReplicaRegions"]
+    assert secret_replica["Region"] == "us-west-2"
+    assert render(secret_replica["KmsKeyId"]) == _dr_alias_arn(dr)
+
+
+def test_dr_stack_imports_the_table_by_name_and_reaches_its_local_replica(platform, primary, dr):
+    # Given the table the primary creates
+    (_, table) = only(primary, "AWS::DynamoDB::GlobalTable")
+    name = table["Properties"]["TableName"]
+    # Then the DR stack creates no table of its own, and addresses the DR region's replica
+    assert dr.find_resources("AWS::DynamoDB::GlobalTable") == {}
+    assert dr.find_resources("AWS::DynamoDB::Table") == {}
+    arn = platform.dr.resolve(platform.dr.orders_table.table_arn)
+    assert arn == f"arn:aws:dynamodb:us-west-2:{ACCOUNT}:table/{name}"
+
+
+def test_the_database_lives_only_in_the_primary(primary, dr):
+    # Then the primary has the one database, and the DR stack none, nor a secret of its own
+    primary.resource_count_is("AWS::RDS::DBInstance", 1)
+    # DR restores from snapshots; a database there, or a DR secret of its own, would collide
+    # with the restore and with the replica of the primary's secret.
+    dr.resource_count_is("AWS::RDS::DBInstance", 0)
+    dr.resource_count_is("AWS::RDS::DBSubnetGroup", 0)
+    dr_secrets = [
+        s["Properties"].get("Name", "") for s in dr.find_resources("AWS::SecretsManager::Secret").values()
+    ]
+    assert [name for name in dr_secrets if "orders-db" in name] == []
+
+
+def test_the_dr_networks_database_group_stays_shut(dr):
+    # Given the DR network, which has no database to open its group
+    database = _group_id(dr, "DrRegion/Services/Network/DatabaseSecurityGroup/Resource")
+    functions = _group_id(dr, "DrRegion/Services/Network/FunctionsSecurityGroup/Resource")
+    # Then nothing may enter the database group, and the functions may not open its port
+    ingress = dr.find_resources("AWS::EC2::SecurityGroupIngress").values()
+    assert [r for r in ingress if r["Properties"]["GroupId"] == database] == []
+    egress = dr.find_resources("AWS::EC2::SecurityGroupEgress").values()
+    assert [
+        r
+        for r in egress
+        if r["Properties"]["GroupId"] == functions
+        and r["Properties"].get("DestinationSecurityGroupId") == database
+    ] == []
+
+
+def test_the_primary_database_sits_in_the_regional_services_network(primary):
+    # Given the network the primary's regional services made
+    network = "PrimaryRegion/Services/Network"
+    (_, instance) = at_path(primary, "PrimaryRegion/Database/Instance/Resource")
+    (_, rotation) = at_path(primary, "PrimaryRegion/Database/Instance/RotationSingleUser/Resource")
+    # Then the database is behind its database group and rotated from its functions group
+    assert instance["Properties"]["VPCSecurityGroups"] == [
+        _group_id(primary, f"{network}/DatabaseSecurityGroup/Resource")
+    ]
+    assert rotation["Properties"]["Parameters"]["vpcSecurityGroupIds"] == _group_id(
+        primary, f"{network}/FunctionsSecurityGroup/Resource"
+    )
+    # And that network's Secrets Manager endpoint answers the rotation's regional name
+    (_, endpoint) = at_path(primary, f"{network}/Vpc/SecretsManagerEndpoint/Resource")
+    assert endpoint["Properties"]["PrivateDnsEnabled"] is True
