@@ -3,14 +3,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Stack, Validations
+from aws_cdk import RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from dr_constructs import nag
 
 _PROVIDER_ID = "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
+_PROVIDER_LOGS_ID = "DeployTimeLookupLogs"
 
 
 class DeployTimeLookup(Construct):
@@ -31,6 +34,8 @@ class DeployTimeLookup(Construct):
         parameters: Mapping[str, Any],
         output_path: str,
         permissions: Sequence[iam.PolicyStatement],
+        log_key: kms.IKey,
+        log_retention: logs.RetentionDays,
         region: str | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -50,6 +55,7 @@ class DeployTimeLookup(Construct):
             ),
             policy=cr.AwsCustomResourcePolicy.from_statements(list(permissions)),
             install_latest_aws_sdk=False,
+            log_group=_provider_logs(stack, log_key, log_retention),
         )
         self.value: str = self._resource.get_response_field(output_path)
         # One provider function per stack serves every lookup.
@@ -64,3 +70,18 @@ class DeployTimeLookup(Construct):
     def acknowledge_unscoped(self, reason: str) -> None:
         """For read-only calls that support no resource-level permissions."""
         Validations.of(self._resource).acknowledge(nag.wildcard_resource(self, "*", reason=reason))
+
+
+def _provider_logs(stack: Stack, key: kms.IKey, retention: logs.RetentionDays) -> logs.ILogGroup:
+    """The log group of the stack's one provider function, encrypted and expiring like every
+    other (CDK's own would be unencrypted, kept two years and retained)."""
+    existing = stack.node.try_find_child(_PROVIDER_LOGS_ID)
+    if isinstance(existing, logs.LogGroup):
+        return existing
+    return logs.LogGroup(
+        stack,
+        _PROVIDER_LOGS_ID,
+        encryption_key=key,
+        retention=retention,
+        removal_policy=RemovalPolicy.DESTROY,
+    )

@@ -30,6 +30,8 @@ _PROBE_TIMEOUT = PROBE_FUNCTION_TIMEOUT.plus(cdk.Duration.seconds(30))
 # A drill's alarms reflect the last drill that reported: a failure stays in ALARM through the
 # hours without datapoints until a later drill passes (missing data keeps the current state).
 _UNTIL_THE_NEXT_DRILL = cw.TreatMissingData.IGNORE
+# What the drill's code raises for an event or configuration it cannot run with.
+_INPUT_ERROR = "DrillInputError"
 EXECUTION_OUTCOME_METRIC = "DrillExecutionSucceeded"
 _PASSED_STATUSES = ("SUCCEEDED",)
 _FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -157,6 +159,8 @@ class DrDrill(Construct):
                 retry_on_service_exceptions=False,
                 task_timeout=sfn.Timeout.duration(_PROBE_TIMEOUT),
             )
+            # A bad event or configuration fails the same way every time: straight to the Catch.
+            task.add_retry(errors=[_INPUT_ERROR], max_attempts=0)
             task.add_retry(
                 errors=["States.ALL"], max_attempts=2, interval=cdk.Duration.seconds(5), backoff_rate=2
             )

@@ -7,6 +7,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -53,6 +55,8 @@ class FailoverRouting(Construct):
         failure_threshold: int,
         record_ttl: cdk.Duration,
         alert_topic: sns.ITopic,
+        log_key: kms.IKey,
+        log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
@@ -82,6 +86,8 @@ class FailoverRouting(Construct):
                 parameters={"FunctionName": endpoint.health_function_name},
                 output_path="FunctionUrl",
                 region=endpoint.region,
+                log_key=log_key,
+                log_retention=log_retention,
                 permissions=[
                     iam.PolicyStatement(actions=["lambda:GetFunctionUrlConfig"], resources=[function_arn])
                 ],
@@ -94,6 +100,8 @@ class FailoverRouting(Construct):
                 parameters={"DomainName": api_domain},
                 output_path="DomainNameConfigurations.0.ApiGatewayDomainName",
                 region=endpoint.region,
+                log_key=log_key,
+                log_retention=log_retention,
                 permissions=[
                     iam.PolicyStatement(
                         actions=["apigateway:GET"],

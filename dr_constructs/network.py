@@ -44,6 +44,7 @@ class RegionalNetwork(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, id)
+        self._key, self._log_retention = key, log_retention
         stack = cdk.Stack.of(self)
         zones = stack.availability_zones
         if len(zones) < 2:
@@ -155,6 +156,8 @@ class RegionalNetwork(Construct):
             },
             output_path="PrefixLists.0.PrefixListId",
             permissions=[iam.PolicyStatement(actions=["ec2:DescribeManagedPrefixLists"], resources=["*"])],
+            log_key=self._key,
+            log_retention=self._log_retention,
         )
         lookup.acknowledge_unscoped(
             "ec2:DescribeManagedPrefixLists supports no resource-level permissions; the call is "

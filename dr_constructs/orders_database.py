@@ -49,7 +49,7 @@ class OrdersDatabase(Construct):
         super().__init__(scope, id)
         zones = cdk.Stack.of(self).availability_zones
         subnets = network.vpc.select_subnets(subnet_group_name="database")
-        if len(subnets.availability_zones) != len(zones):
+        if set(subnets.availability_zones) != set(zones):
             raise ValueError(f"OrdersDatabase needs a database subnet in each of {zones}")
         self.subnet_group = rds.SubnetGroup(
             self,
@@ -110,8 +110,11 @@ class OrdersDatabase(Construct):
             publicly_accessible=False,
             removal_policy=cdk.RemovalPolicy.SNAPSHOT,
         )
-        for log_group in self.log_groups:
-            self.instance.node.add_dependency(log_group)
+        # Only the DB instance waits for them, not the secret, rotation and roles beside it.
+        instance_resource = self.instance.node.default_child
+        if instance_resource is None:
+            raise TypeError("OrdersDatabase expected the DB instance's CloudFormation resource")
+        instance_resource.node.add_dependency(*self.log_groups)
         # The secret outlives the instance: a snapshot restored (in either region) needs it.
         # instance.secret is the attachment to the instance; the secret itself is this child.
         secret = self.instance.node.find_child("Secret")

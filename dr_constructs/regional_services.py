@@ -100,6 +100,8 @@ class RegionalServices(Construct):
                 domain=config.domain,
                 zone_id=config.traffic.hosted_zone_id,
                 zone_id_parameter=names.hosted_zone_id_parameter,
+                log_key=key.key,
+                log_retention=retention,
             ),
             handler=self.orders.order_function.function,
             log_key=key.key,

@@ -56,6 +56,8 @@ class GlobalStack(cdk.Stack):
             account=config.account,
             via_services=("sns",),
         )
+        key.allow_cloudwatch_logs()
+        retention = log_retention(config.compute.log_retention_days)
         self.alert_topic = AlertTopic(
             self,
             "Alerts",
@@ -74,6 +76,8 @@ class GlobalStack(cdk.Stack):
                 domain=config.domain,
                 zone_id=traffic.hosted_zone_id,
                 zone_id_parameter=names.hosted_zone_id_parameter,
+                log_key=key.key,
+                log_retention=retention,
             ),
             api_domain=traffic.api_domain,
             endpoints=[
@@ -93,8 +97,9 @@ class GlobalStack(cdk.Stack):
             failure_threshold=traffic.health_check_failure_threshold,
             record_ttl=cdk.Duration.seconds(traffic.record_ttl_seconds),
             alert_topic=self.alert_topic.topic,
+            log_key=key.key,
+            log_retention=retention,
         )
-        key.allow_cloudwatch_logs()
         self.drill = DrDrill(
             self,
             "Drill",
@@ -108,7 +113,7 @@ class GlobalStack(cdk.Stack):
             },
             defaults=FunctionDefaults(
                 log_key=key.key,
-                log_retention=log_retention(config.compute.log_retention_days),
+                log_retention=retention,
                 powertools_layer_version=config.compute.powertools_layer_version,
             ),
             alert_topic=self.alert_topic.topic,
