@@ -1,0 +1,314 @@
+"""Monitoring across stacks: each region's alarms notify that region's topic; replication is alarmed
+where its metric is published; the one dashboard shows both regions' metrics and alarms; the drill's
+probes name what the regional stacks create (seed failures 15, 16 and 19 end to end)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from tests.cfn import at_path, only, render
+from tests.conftest import ACCOUNT
+from tests.handlers.loader import load_handler
+
+REGIONS = [
+    ("primary", "PrimaryRegion", "us-east-1", "us-west-2"),
+    ("dr", "DrRegion", "us-west-2", "us-east-1"),
+]
+PROBE_FUNCTIONS = "Global/Drill/ProbeFunctions"
+
+
+def _alarms(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def _properties(template: Template, path: str) -> dict[str, Any]:
+    return at_path(template, path)[1]["Properties"]
+
+
+def _probe_env(global_: Template, probe: str) -> dict[str, Any]:
+    return _properties(global_, f"{PROBE_FUNCTIONS}/{probe}/Function/Resource")["Environment"]["Variables"]
+
+
+@pytest.fixture(scope="module")
+def dashboard(global_) -> dict[str, Any]:
+    (_, resource) = only(global_, "AWS::CloudWatch::Dashboard")
+    return json.loads(render(resource["Properties"]["DashboardBody"]))
+
+
+def _graphed(dashboard: dict[str, Any]) -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
+    """Every graphed metric as (namespace, name, dimensions, options such as region)."""
+    found = []
+    for widget in dashboard["widgets"]:
+        for namespace, name, *rest in widget["properties"].get("metrics", []):
+            *dimensions, options = rest
+            found.append(
+                (namespace, name, dict(zip(dimensions[::2], dimensions[1::2], strict=True)), options)
+            )
+    return found
+
+
+# Alarms and their topics
+
+
+@pytest.mark.parametrize(("stack", "stack_id", "region", "other"), REGIONS)
+def test_every_regional_alarm_notifies_its_own_regions_topic_on_alarm_and_recovery(
+    request, stack, stack_id, region, other
+):
+    # Then every alarm of a region's stack is that region's and notifies that region's topic
+    template = request.getfixturevalue(stack)
+    (topic_id, _) = at_path(template, f"{stack_id}/Services/Alerts/Topic/Resource")
+    alarms = _alarms(template)
+    assert len(alarms) >= 10
+    for name, alarm in alarms.items():
+        assert name.startswith(f"dev-{region}-"), name
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        assert alarm["OKActions"] == [{"Ref": topic_id}], name
+
+
+def test_every_global_alarm_notifies_the_global_topic(global_):
+    # Then every alarm of the global stack notifies the global topic
+    (topic_id, _) = at_path(global_, "Global/Alerts/Topic/Resource")
+    alarms = _alarms(global_)
+    # Two health checks, five probes, four stores, one execution outcome
+    assert len(alarms) == 12
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        assert alarm["OKActions"] == [{"Ref": topic_id}], name
+
+
+@pytest.mark.parametrize(("stack", "stack_id", "region", "other"), REGIONS)
+def test_global_table_lag_is_alarmed_where_the_sending_region_publishes_it(
+    request, primary, stack, stack_id, region, other
+):
+    # Given the global table the primary stack creates
+    (_, table) = only(primary, "AWS::DynamoDB::GlobalTable")
+    # Then each region alarms on its replication to the other one, for that table
+    alarm = _alarms(request.getfixturevalue(stack))[f"dev-{region}-orders-v1-dynamodb-replication-to-{other}"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/DynamoDB", "ReplicationLatency")
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        "TableName": table["Properties"]["TableName"],
+        "ReceivingRegion": other,
+    }
+    assert alarm["Threshold"] == 5000
+
+
+@pytest.mark.parametrize(
+    ("kind", "metric", "threshold"),
+    [
+        ("failed", "OperationsFailedReplication", 1),
+        ("latency", "ReplicationLatency", 900),
+        ("pending", "OperationsPendingReplication", 10000),
+    ],
+)
+def test_object_replication_is_alarmed_in_the_source_region_on_the_rule_it_replicates_with(
+    primary, dr, kind, metric, threshold
+):
+    # Given the primary's bucket, its replication rule, and the DR stack's replica bucket
+    source = _properties(primary, "PrimaryRegion/Data/Bucket/Resource")
+    (rule,) = source["ReplicationConfiguration"]["Rules"]
+    replica = _properties(dr, "DrRegion/ReplicaData/Bucket/Resource")
+    # Then the primary alarms on that rule's metric, and DR has no such alarm
+    alarm = _alarms(primary)[f"dev-us-east-1-orders-v1-s3-replication-{kind}"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("AWS/S3", metric, threshold)
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        "SourceBucket": source["BucketName"],
+        "DestinationBucket": replica["BucketName"],
+        "RuleId": rule["Id"],
+    }
+    assert not [name for name in _alarms(dr) if "s3-replication" in name]
+
+
+def test_the_primary_also_alarms_its_parameter_replicator_and_database_and_dr_has_neither(primary, dr):
+    # Then what only the primary runs is alarmed in the primary only
+    alarms = _alarms(primary)
+    for name in (
+        "ssm-replicator-Fault-Count-Critical",
+        "ssm-replicator-Throttled-Count-Critical",
+        "database-CPU-Usage-Warning",
+        "database-Min-Usage-Count-Critical",
+        "database-Connection-Count-High-Warning",
+    ):
+        assert f"dev-us-east-1-orders-v1-{name}" in alarms
+    assert not [name for name in _alarms(dr) if "database" in name or "ssm-replicator" in name]
+
+
+@pytest.mark.parametrize(("stack", "stack_id", "region", "other"), REGIONS)
+@pytest.mark.parametrize("function", ["orders", "health", "alert-forwarder"])
+def test_each_regions_functions_and_api_are_alarmed_in_that_region(
+    request, stack, stack_id, region, other, function
+):
+    # Then each region alarms on its own functions and API
+    alarms = _alarms(request.getfixturevalue(stack))
+    for name in (
+        f"{function}-Fault-Count-Critical",
+        f"{function}-Throttled-Count-Critical",
+        "api-Fault-Count-Critical",
+    ):
+        assert f"dev-{region}-orders-v1-{name}" in alarms
+
+
+def test_the_drills_rpo_alarms_take_the_configured_targets(platform, global_):
+    # Then each store's lag alarm takes its rpoTargetSeconds
+    alarms = _alarms(global_)
+    assert {
+        store: alarms[f"dev-us-east-1-orders-global-v1-drill-{store}-lag-over-rpo"]["Threshold"]
+        for store in platform.config.monitoring.rpo_targets
+    } == dict(platform.config.monitoring.rpo_targets)
+
+
+# The one dashboard
+
+
+def test_one_dashboard_in_the_whole_app_in_the_global_stack(synthesized):
+    # Then the global stack has the one dashboard, and no region has its own
+    dashboards = {
+        stack.node.id: len(synthesized.template(stack).find_resources("AWS::CloudWatch::Dashboard"))
+        for stack in synthesized.stacks
+    }
+    assert dashboards == {"Dns": 0, "DrRegion": 0, "PrimaryRegion": 0, "Global": 1}
+
+
+@pytest.mark.parametrize(("stack", "stack_id", "region", "other"), REGIONS)
+def test_the_dashboard_graphs_each_regions_order_function_from_that_region(
+    request, dashboard, stack, stack_id, region, other
+):
+    # Given the order function the regional stack creates
+    function = _properties(
+        request.getfixturevalue(stack), f"{stack_id}/Services/OrderService/Orders/Function/Resource"
+    )
+    # Then its invocations, errors and throttles are graphed with that region
+    graphed = {
+        (name, options["region"])
+        for namespace, name, dimensions, options in _graphed(dashboard)
+        if namespace == "AWS/Lambda" and dimensions == {"FunctionName": function["FunctionName"]}
+    }
+    assert graphed == {("Invocations", region), ("Errors", region), ("Throttles", region)}
+
+
+def test_every_graphed_metric_names_its_region(dashboard):
+    # Then every metric names a region, and both regions appear
+    assert {options.get("region") for *_, options in _graphed(dashboard)} == {"us-east-1", "us-west-2"}
+
+
+def test_the_dashboard_graphs_the_global_stacks_own_health_checks(global_, dashboard):
+    # Then the health checks graphed are exactly those the global stack creates
+    checks = {f"<Ref:{logical_id}>" for logical_id in global_.find_resources("AWS::Route53::HealthCheck")}
+    graphed = {
+        dimensions["HealthCheckId"]
+        for namespace, name, dimensions, _ in _graphed(dashboard)
+        if (namespace, name) == ("AWS/Route53", "HealthCheckStatus")
+    }
+    assert graphed == checks
+
+
+def test_every_alarm_on_the_dashboard_exists_in_the_stack_of_its_region(synthesized, global_, dashboard):
+    # Given the alarm names each region's stack creates (the global stack's by reference)
+    named = {
+        stack.region: set(_alarms(synthesized.template(stack)))
+        for stack in (synthesized.platform.primary, synthesized.platform.dr)
+    }
+    (alarm_widget,) = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
+    shown = alarm_widget["properties"]["alarms"]
+    # Then every ARN names an alarm that exists: replication alarms of both regions, routing and drill alarms
+    global_alarms = {f"<{logical_id}.Arn>" for logical_id in global_.find_resources("AWS::CloudWatch::Alarm")}
+    regional = [arn for arn in shown if arn not in global_alarms]
+    assert set(shown) - set(regional) == global_alarms
+    for arn in regional:
+        _, _, _, region, account, _, name = arn.split(":")
+        assert account == ACCOUNT
+        assert name in named[region], arn
+    assert {arn.split(":")[3] for arn in regional} == {"us-east-1", "us-west-2"}
+
+
+def test_the_dashboard_shows_the_rto_budget_the_app_computed(platform, dashboard):
+    # Then the recovery targets show the RTO budget the traffic settings yield
+    (text,) = [w for w in dashboard["widgets"] if w["type"] == "text"]
+    assert f"RTO budget {platform.rto.total_seconds} s" in text["properties"]["markdown"]
+    assert platform.rto.total_seconds == 45
+
+
+# The drill's probes and what the regional stacks create
+
+
+def test_the_drill_probes_the_table_the_primary_creates(primary, global_):
+    # Then the DynamoDB probe writes to the table the primary creates
+    (_, table) = only(primary, "AWS::DynamoDB::GlobalTable")
+    assert _probe_env(global_, "Dynamodb")["TABLE_NAME"] == table["Properties"]["TableName"]
+
+
+def test_the_drill_probes_the_buckets_both_regions_create(primary, dr, global_):
+    # Then the S3 probe writes the primary's bucket and reads the DR stack's replica bucket
+    env = _probe_env(global_, "S3")
+    assert env["SOURCE_BUCKET"] == _properties(primary, "PrimaryRegion/Data/Bucket/Resource")["BucketName"]
+    assert env["REPLICA_BUCKET"] == _properties(dr, "DrRegion/ReplicaData/Bucket/Resource")["BucketName"]
+
+
+def test_the_sns_probe_publishes_to_the_primary_topic_and_reads_the_dr_inbox(primary, dr, global_):
+    # Given the primary's alert topic and the DR stack's drill inbox
+    topic = _properties(primary, "PrimaryRegion/Services/Alerts/Topic/Resource")["TopicName"]
+    queue = _properties(dr, "DrRegion/DrillInbox/Queue/Resource")["QueueName"]
+    # Then the probe publishes its canary into that topic and looks for the forwarded copy in that queue
+    env = _probe_env(global_, "Sns")
+    assert env["SOURCE_TOPIC_ARN"] == f"arn:aws:sns:us-east-1:{ACCOUNT}:{topic}"
+    assert env["INBOX_QUEUE_URL"] == f"https://sqs.us-west-2.amazonaws.com/{ACCOUNT}/{queue}"
+
+
+def test_the_dr_inbox_admits_the_canaries_the_sns_probes_code_publishes(dr):
+    # Given the kind the probe's code gives its canary (the inbox drops every real alert)
+    probes = load_handler("dr_drill", "probes")
+    # Then the DR stack's inbox filters the message body on exactly that kind
+    subscription = _properties(dr, "DrRegion/DrillInbox/Subscription/Resource")
+    assert (subscription["FilterPolicyScope"], subscription["FilterPolicy"]) == (
+        "MessageBody",
+        {"kind": [probes.CANARY_KIND]},
+    )
+
+
+def test_the_ssm_probes_canary_is_under_the_paths_the_replicator_copies(primary, dr, global_):
+    # Then the canary is below the replicator's source path and its copy where DR's functions read
+    env = _probe_env(global_, "Ssm")
+    replicator = _properties(primary, "PrimaryRegion/ParameterReplication/Replicator/Function/Resource")
+    paths = replicator["Environment"]["Variables"]
+    dr_health = _properties(dr, "DrRegion/Services/OrderService/Health/Function/Resource")
+    assert env["SOURCE_PARAMETER"].startswith(paths["SOURCE_PATH"])
+    assert (
+        env["TARGET_PARAMETER"] == paths["TARGET_PATH"] + env["SOURCE_PARAMETER"][len(paths["SOURCE_PATH"]) :]
+    )
+    assert paths["TARGET_PATH"] == dr_health["Environment"]["Variables"]["PARAMETER_PATH"]
+
+
+def test_the_probes_use_each_regions_key_by_the_alias_that_region_creates(primary, dr, global_):
+    # Then every key statement of the probes names the alias its region's stack gives its key
+    aliases = {
+        "us-east-1": _properties(primary, "PrimaryRegion/Key/Key/Alias/Resource")["AliasName"],
+        "us-west-2": _properties(dr, "DrRegion/Key/Key/Alias/Resource")["AliasName"],
+    }
+    assert _probe_env(global_, "Ssm")["SOURCE_KEY_ID"] == aliases["us-east-1"]
+    key_statements = [
+        statement
+        for probe in ("Dynamodb", "S3", "Sns", "Ssm")
+        for statement in _properties(global_, f"{PROBE_FUNCTIONS}/{probe}/Role/DefaultPolicy/Resource")[
+            "PolicyDocument"
+        ]["Statement"]
+        if "kms:ResourceAliases" in json.dumps(statement)
+    ]
+    assert len(key_statements) == 7
+    for statement in key_statements:
+        region = statement["Resource"].split(":")[3]
+        assert statement["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"] == aliases[region]
+
+
+def test_the_failover_probe_invokes_the_order_function_dr_creates_and_reads_its_health_url(dr, global_):
+    # Then the failover probe invokes DR's order function and reads DR's health URL, looked up by name
+    env = _probe_env(global_, "Failover")
+    dr_orders = _properties(dr, "DrRegion/Services/OrderService/Orders/Function/Resource")
+    assert env["DR_ORDER_FUNCTION_NAME"] == dr_orders["FunctionName"]
+    (lookup_id, _) = at_path(global_, "Global/Failover/UsWest2HealthUrl/Call/Resource/Default")
+    assert env["DR_HEALTH_URL"] == {"Fn::GetAtt": [lookup_id, "FunctionUrl"]}
