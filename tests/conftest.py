@@ -49,17 +49,23 @@ def names(config: AppConfig) -> SharedNames:
     return SharedNames.of(config)
 
 
-@pytest.fixture
+def bare_stack(config: AppConfig, region: str = "us-east-1") -> cdk.Stack:
+    """A stack in ``region`` with nothing in it, in an app with cdk.json's feature flags: the
+    home of one construct under test. Its zones and VPC range come from ``config``."""
+    app = cdk.App(context=default_context())
+    known = {config.primary.name: config.primary, config.dr.name: config.dr}
+    region_config = known.get(region) or RegionConfig(
+        region, tuple(f"{region}{z}" for z in "abc"), "10.99.0.0/16"
+    )
+    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
+
+
+@pytest.fixture(scope="session")
 def stack_in(config: AppConfig) -> Callable[[str], cdk.Stack]:
-    """A bare stack in a region, in an app with cdk.json's feature flags, for one construct."""
+    """``bare_stack`` with the default config: ``stack_in("us-west-2")``."""
 
     def make(region: str = "us-east-1") -> cdk.Stack:
-        app = cdk.App(context=default_context())
-        zones = tuple(f"{region}{zone}" for zone in "abc")
-        cidr = config.dr.vpc_cidr if region == config.dr.name else config.primary.vpc_cidr
-        return RegionalStack(
-            app, "Test", account=ACCOUNT, region=RegionConfig(region, zones, cidr), stack_name="test"
-        )
+        return bare_stack(config, region)
 
     return make
 

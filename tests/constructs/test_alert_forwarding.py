@@ -16,21 +16,13 @@ from aws_cdk.assertions import Match, Template
 
 from dr_constructs.alert_forwarding import AlertForwarder, subscribe_forwarder
 from dr_constructs.service_function import FunctionDefaults
-from stacks.regional_stack import RegionalStack
 from tests.aws_rules.sns_filter import matches
 from tests.cfn import at_path
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import bare_stack, masked
 
 REGION, SOURCE_REGION = "us-east-1", "us-west-2"
 FUNCTION_NAME = "dev-us-east-1-alert-forwarder-v1"
 SOURCE_TOPIC_ARN = "arn:aws:sns:us-west-2:123456789012:dev-us-west-2-alerts-v1"
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 def _forwarder(stack: cdk.Stack, *, source_region: str) -> AlertForwarder:
@@ -56,7 +48,7 @@ def _forwarder(stack: cdk.Stack, *, source_region: str) -> AlertForwarder:
 @pytest.fixture(scope="module")
 def forwarder(config) -> AlertForwarder:
     # Given the forwarder of us-west-2's alerts into us-east-1's topic, subscribed to us-west-2's topic
-    stack = _bare_stack(config, REGION)
+    stack = bare_stack(config, REGION)
     forwarder = _forwarder(stack, source_region=SOURCE_REGION)
     subscribe_forwarder(
         stack,

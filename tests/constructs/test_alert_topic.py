@@ -12,8 +12,7 @@ from aws_cdk.assertions import Match, Template
 
 from dr_constructs.alert_topic import AlertTopic
 from dr_constructs.app_key import AppKey
-from stacks.regional_stack import RegionalStack
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 
 REGION = "us-east-1"
 TOPIC_NAME = "dev-us-east-1-alerts-v1"
@@ -21,15 +20,8 @@ EMAIL = "oncall@acme-corp.net"
 HTTPS_ENDPOINT = "https://hooks.acme-corp.net/alerts"
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 def _alert_topic(config, **on_call: str) -> AlertTopic:
-    stack = _bare_stack(config, REGION)
+    stack = bare_stack(config, REGION)
     key = AppKey(stack, "Key", alias="alias/dev-us-east-1-orders-v1", region=REGION, account=ACCOUNT)
     return AlertTopic(stack, "Alerts", topic_name=TOPIC_NAME, key=key, **on_call)
 

@@ -12,26 +12,18 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Match, Template
 
 from dr_constructs.app_key import AppKey, alias_arn, use_by_alias
-from stacks.regional_stack import RegionalStack
 from tests.cfn import only, render
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 
 REGION = "us-east-1"
 ALIAS = "alias/dev-us-east-1-orders-v1"
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 @pytest.fixture(scope="module")
 def stack(config) -> cdk.Stack:
     # Given a key in us-east-1 that CloudWatch Logs, alarms and EventBridge rules may use, as the
     # regional services set it up
-    stack = _bare_stack(config, REGION)
+    stack = bare_stack(config, REGION)
     key = AppKey(stack, "Key", alias=ALIAS, region=REGION, account=ACCOUNT)
     key.allow_cloudwatch_logs()
     key.allow_service_publisher("cloudwatch.amazonaws.com")

@@ -11,24 +11,16 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
 from dr_constructs.dead_letter_queue import DeadLetterQueue
-from stacks.regional_stack import RegionalStack
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import bare_stack, masked
 
 REGION = "us-east-1"
 QUEUE_NAME = "dev-us-east-1-ssm-replication-dlq-v1"
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 @pytest.fixture(scope="module")
 def dead_letters(config) -> DeadLetterQueue:
     # Given the dead-letter queue of a function, under the region's key, alarmed into its alert topic
-    stack = _bare_stack(config, REGION)
+    stack = bare_stack(config, REGION)
     key = kms.Key(stack, "Key")
     topic = sns.Topic(stack, "Alerts", master_key=key)
     return DeadLetterQueue(

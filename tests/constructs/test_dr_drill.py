@@ -17,25 +17,17 @@ from aws_cdk.assertions import Match, Template
 from dr_constructs.dr_drill import DrDrill, drill_metric
 from dr_constructs.drill_probes import PROBES
 from dr_constructs.service_function import FunctionDefaults
-from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path, only, render
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 
 PREFIX = "dev-us-east-1-orders-global-v1"
 RPO_TARGETS = {"dynamodb": 5, "s3": 900, "sns": 60, "ssm": 300}
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 @pytest.fixture(scope="module")
 def template(config, names) -> Template:
     # Given a drill in us-east-1 that runs every 6 hours and reports to a topic
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     DrDrill(
         stack,
         "Drill",

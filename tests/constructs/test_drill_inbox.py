@@ -12,24 +12,16 @@ from aws_cdk.assertions import Template
 
 from dr_constructs.app_key import AppKey
 from dr_constructs.drill_inbox import CANARY_KIND, DrillInbox
-from stacks.regional_stack import RegionalStack
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 
 REGION = "us-west-2"
 QUEUE_NAME = "dev-us-west-2-drill-inbox-v1"
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 @pytest.fixture(scope="module")
 def inbox(config) -> DrillInbox:
     # Given the DR region's key and its alert topic encrypted with it
-    stack = _bare_stack(config, REGION)
+    stack = bare_stack(config, REGION)
     key = AppKey(stack, "Key", alias="alias/dev-us-west-2-orders-v1", region=REGION, account=ACCOUNT)
     topic = sns.Topic(stack, "Alerts", topic_name="dev-us-west-2-alerts-v1", master_key=key.key)
     # When the drill's inbox subscribes to it

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -15,9 +14,8 @@ from aws_cdk.assertions import Template
 
 from dr_constructs.drill_probes import PROBES, DrillProbes
 from dr_constructs.service_function import FunctionDefaults
-from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 
 DR_HEALTH_URL = "https://drhealthhost.lambda-url.us-west-2.on.aws/"
 TABLE = "dev-us-east-1-orders-v1"
@@ -26,17 +24,10 @@ DR_BUCKET = f"dev-us-west-2-orderdata-{ACCOUNT}-v1"
 PRIMARY_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:dev-us-east-1-alerts-v1"
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 @pytest.fixture(scope="module")
 def template(config, names) -> Template:
     # Given the probes in us-east-1, observing the primary (us-east-1) and DR (us-west-2) regions
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     DrillProbes(
         stack,
         "Probes",

@@ -16,22 +16,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from dr_constructs.failover_routing import HEALTHY_BODY, FailoverRouting, RegionalEndpoint
-from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path, only
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 from tests.handlers.loader import load_handler
 
 API_DOMAIN = "api.orders-dr.internal.test"
 ZONE_ID = "Z0123456789ABCDEFGHIJ"
 REGIONS = {"us-east-1": "UsEast1", "us-west-2": "UsWest2"}
 WEIGHTS = {"us-east-1": 100, "us-west-2": 0}
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 def _endpoint(names, region: str, weight: int) -> RegionalEndpoint:
@@ -66,7 +58,7 @@ def _routing(stack: cdk.Stack, names, endpoints: list[RegionalEndpoint]) -> Fail
 @pytest.fixture(scope="module")
 def template(config, names) -> Template:
     # Given routing in us-east-1 for two regions weighted 100/0, in an imported zone
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     _routing(stack, names, [_endpoint(names, region, weight) for region, weight in WEIGHTS.items()])
     return Template.from_stack(stack)
 

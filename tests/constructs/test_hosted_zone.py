@@ -14,19 +14,11 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk.assertions import Template
 
 from dr_constructs.hosted_zone import hosted_zone
-from stacks.regional_stack import RegionalStack
 from tests.cfn import only
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 
 DOMAIN = "orders-dr.internal.test"
 PARAMETER = "/dev-us-east-1-orders-dns-v1/hosted-zone-id"
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 def _zone_with_a_record(stack: cdk.Stack, *, zone_id: str) -> None:
@@ -46,7 +38,7 @@ def _zone_with_a_record(stack: cdk.Stack, *, zone_id: str) -> None:
 @pytest.fixture(scope="module")
 def looked_up(config) -> Template:
     # Given no configured zone ID, in a stack of the DR region
-    stack = _bare_stack(config, "us-west-2")
+    stack = bare_stack(config, "us-west-2")
     _zone_with_a_record(stack, zone_id="")
     return Template.from_stack(stack)
 
@@ -54,7 +46,7 @@ def looked_up(config) -> Template:
 @pytest.fixture(scope="module")
 def imported(config) -> Template:
     # Given a configured zone ID
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     _zone_with_a_record(stack, zone_id="Z0123456789ABCDEFGHIJ")
     return Template.from_stack(stack)
 

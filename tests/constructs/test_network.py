@@ -17,7 +17,7 @@ from dr_constructs.network import RegionalNetwork
 from dr_core.config import Egress, RegionConfig
 from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path, render
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, default_context, masked
 
 # CDK's placeholder egress rule that matches no traffic: the group may open nothing.
 NO_EGRESS = [
@@ -31,15 +31,8 @@ NO_EGRESS = [
 ]
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 def _network(config, region: str, egress: Egress) -> Template:
-    stack = _bare_stack(config, region)
+    stack = bare_stack(config, region)
     region_config = config.primary if region == config.primary.name else config.dr
     RegionalNetwork(
         stack,

@@ -17,9 +17,8 @@ from aws_cdk.assertions import Match, Template
 from dr_constructs.network import RegionalNetwork
 from dr_constructs.order_service import FunctionNames, OrderService
 from dr_constructs.service_function import FunctionDefaults
-from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import bare_stack, masked
 
 REGION = "us-west-2"
 # The global table carries its home region's name in every region.
@@ -27,13 +26,6 @@ TABLE = "dev-us-east-1-orders-v1"
 PARAMETER_PATH = "/dev-us-west-2-orders-v1/"
 CANARY = "dev-us-west-2-health-canary-v1"
 ORDERS, HEALTH = "dev-us-west-2-orders-v1", "dev-us-west-2-health-v1"
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 def _order_service(
@@ -62,7 +54,7 @@ def _order_service(
 @pytest.fixture(scope="module")
 def service(config) -> OrderService:
     # Given the DR region's key and network, and the default of no reserved concurrency
-    return _order_service(config, _bare_stack(config, REGION), order_concurrency=0, health_concurrency=0)
+    return _order_service(config, bare_stack(config, REGION), order_concurrency=0, health_concurrency=0)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from dr_constructs.orders_database import OrdersDatabase
 from dr_core.config import Egress, RegionConfig
 from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path, only, render
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, default_context, masked
 
 IDENTIFIER = "dev-us-east-1-orders-db-v1"
 SECRET_NAME = "dev-us-east-1-orders-db-admin-v1"
@@ -30,13 +30,6 @@ ROTATION_APP = "Test/Database/Instance/RotationSingleUser/Resource"
 DATABASE_SG = "Test/Network/DatabaseSecurityGroup/Resource"
 FUNCTIONS_SG = "Test/Network/FunctionsSecurityGroup/Resource"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 def _network(stack: cdk.Stack, cidr: str, key: kms.IKey) -> RegionalNetwork:
@@ -69,7 +62,7 @@ def _database(scope: cdk.Stack, network: RegionalNetwork, key: kms.IKey) -> Orde
 def template(config) -> Template:
     # Given the database in the us-east-1 network, under that region's key, with its secret
     # replicated to us-west-2
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     key = kms.Key(stack, "Key")
     _database(stack, _network(stack, config.primary.vpc_cidr, key), key)
     return Template.from_stack(stack)

@@ -12,26 +12,18 @@ from aws_cdk.assertions import Match, Template
 
 from dr_constructs.app_key import alias_arn
 from dr_constructs.orders_table import GlobalOrdersTable
-from stacks.regional_stack import RegionalStack
 from tests.cfn import only, render
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 
 TABLE = "AWS::DynamoDB::GlobalTable"
 TABLE_NAME = "dev-us-east-1-orders-v1"
 DR_ALIAS = "alias/dev-us-west-2-orders-v1"
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 @pytest.fixture(scope="module")
 def stack(config, names) -> cdk.Stack:
     # Given the orders table in us-east-1 with a replica in us-west-2 under the DR key's alias
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     GlobalOrdersTable(
         stack,
         "Orders",

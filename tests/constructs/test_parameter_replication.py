@@ -17,9 +17,8 @@ from aws_cdk.assertions import Match, Template
 from dr_constructs.app_key import AppKey
 from dr_constructs.parameter_replication import ParameterReplication
 from dr_constructs.service_function import FunctionDefaults
-from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path, only, render
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 
 REGION, TARGET_REGION = "us-east-1", "us-west-2"
 SOURCE_PATH = "/dev-us-east-1-orders-v1/"
@@ -31,13 +30,6 @@ RETRY_POLICY = {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600}
 ROLE_POLICY = "Test/ParameterReplication/Replicator/Role/DefaultPolicy/Resource"
 SCHEDULER_ROLE = "Test/ParameterReplication/SchedulerRole/Resource"
 SCHEDULER_POLICY = "Test/ParameterReplication/SchedulerRole/DefaultPolicy/Resource"
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 def _replication(config, stack: cdk.Stack, *, target_region: str) -> ParameterReplication:
@@ -63,7 +55,7 @@ def _replication(config, stack: cdk.Stack, *, target_region: str) -> ParameterRe
 @pytest.fixture(scope="module")
 def replication(config) -> ParameterReplication:
     # Given the replication of the primary's parameter path to the DR region, every hour
-    return _replication(config, _bare_stack(config, REGION), target_region=TARGET_REGION)
+    return _replication(config, bare_stack(config, REGION), target_region=TARGET_REGION)
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,8 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk.assertions import Match, Template
 
 from dr_constructs.regional_api import RegionalApi
-from stacks.regional_stack import RegionalStack
 from tests.cfn import render
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import bare_stack, masked
 
 REGION = "us-east-1"
 DOMAIN = "orders-dr.internal.test"
@@ -26,17 +25,10 @@ ZONE_ID = "Z0123456789ABCDEFGHIJ"
 ORDER_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:dev-us-east-1-orders-v1"
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 @pytest.fixture(scope="module")
 def api(config) -> RegionalApi:
     # Given the domain's hosted zone, the region's order function and its key
-    stack = _bare_stack(config, REGION)
+    stack = bare_stack(config, REGION)
     return RegionalApi(
         stack,
         "Api",

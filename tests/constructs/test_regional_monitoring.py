@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_lambda as lambda_
@@ -15,9 +14,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
 from dr_constructs.regional_monitoring import RegionalMonitoring
-from stacks.regional_stack import RegionalStack
 from tests.cfn import only
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import bare_stack, masked
 
 PREFIX = "dev-us-east-1-orders-v1"
 # Not the defaults, so each alarm shows which threshold it took.
@@ -32,17 +30,10 @@ TUNED = {
 }
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 @pytest.fixture(scope="module")
 def template(config) -> Template:
     # Given monitoring of an HTTP API, then of one function and one database added to it
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     monitoring = RegionalMonitoring(
         stack,
         "Monitoring",

@@ -7,26 +7,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
 from dr_constructs.app_key import AppKey
 from dr_constructs.regional_services import RegionalServices
 from dr_core.config import AppConfig
-from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, default_context, masked
 
 API_DOMAIN = "api.orders-dr.internal.test"
 ZONE_PARAMETER = "/dev-us-east-1-orders-dns-v1/hosted-zone-id"
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +34,7 @@ def tuned() -> AppConfig:
 @pytest.fixture(scope="module")
 def template(tuned, names) -> Template:
     # Given the DR region's services, with the DR region's key, in a stack of the DR region
-    stack = _bare_stack(tuned, "us-west-2")
+    stack = bare_stack(tuned, "us-west-2")
     key = AppKey(stack, "Key", alias=names.dr.key_alias, region="us-west-2", account=ACCOUNT)
     RegionalServices(stack, "Services", config=tuned, region=tuned.dr, names=names, key=key)
     return Template.from_stack(stack)

@@ -6,32 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
 from dr_constructs.replication_alarms import ReplicationAlarms
-from stacks.regional_stack import RegionalStack
 from tests.cfn import only
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import bare_stack, masked
 
 PREFIX = "dev-us-east-1-orders-v1"
 TABLE = "dev-us-east-1-orders-v1"
 BUCKETS = {"SourceBucket": "source-bucket", "DestinationBucket": "replica-bucket", "RuleId": "rule-1"}
 
 
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
-
-
 @pytest.fixture(scope="module")
 def template(config) -> Template:
     # Given the primary's alarms on the table's replication to DR and on one bucket's replication rule
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     alarms = ReplicationAlarms(
         stack, "ReplicationAlarms", alarm_prefix=PREFIX, alert_topic=sns.Topic(stack, "Alerts")
     )

@@ -13,22 +13,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 
 from dr_constructs.secure_bucket import AccessLogBucket, ReplicationToRegion, SecureBucket, lifecycle_rules
-from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path, render
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import bare_stack, masked
 
 SOURCE = "dev-us-east-1-orderdata-123456789012-v1"
 DESTINATION = "dev-us-west-2-orderdata-123456789012-v1"
 DR_ALIAS = "alias/dev-us-west-2-orders-v1"
 ROLE = "Test/DataReplication/Role/Resource"
 POLICY = "Test/DataReplication/Policy/Resource"
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 class Side:
@@ -51,7 +43,7 @@ class Side:
 def source(config, names) -> Side:
     # Given the primary side: a data bucket in us-east-1 replicating into the DR bucket by name,
     # under the DR key's alias
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     key = kms.Key(stack, "Key")
     access_logs = AccessLogBucket(stack, "AccessLogs", bucket_name=names.primary.access_log_bucket)
     replication = ReplicationToRegion(
@@ -78,7 +70,7 @@ def source(config, names) -> Side:
 @pytest.fixture(scope="module")
 def destination(config, names) -> Side:
     # Given the DR side: a data bucket in us-west-2 without replication of its own
-    stack = _bare_stack(config, "us-west-2")
+    stack = bare_stack(config, "us-west-2")
     key = kms.Key(stack, "Key")
     access_logs = AccessLogBucket(stack, "AccessLogs", bucket_name=names.dr.access_log_bucket)
     data = SecureBucket(

@@ -14,9 +14,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction, VpcPlacement, log_retention
-from stacks.regional_stack import RegionalStack
 from tests.cfn import at_path
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import bare_stack, masked
 
 REGION = "us-east-1"
 FUNCTION_NAME = "dev-us-east-1-orders-v1"
@@ -31,13 +30,6 @@ ENI = {
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 }
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 def _service_function(stack: cdk.Stack, **options: Any) -> ServiceFunction:
@@ -59,7 +51,7 @@ def _service_function(stack: cdk.Stack, **options: Any) -> ServiceFunction:
 @pytest.fixture(scope="module")
 def function(config) -> ServiceFunction:
     # Given a function with the region's defaults and nothing optional
-    return _service_function(_bare_stack(config, REGION))
+    return _service_function(bare_stack(config, REGION))
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +62,7 @@ def template(function) -> Template:
 @pytest.fixture(scope="module")
 def placed(config) -> Template:
     # Given a function in a VPC's private subnets, with reserved concurrency and its own entry point
-    stack = _bare_stack(config, REGION)
+    stack = bare_stack(config, REGION)
     vpc = ec2.Vpc(
         stack,
         "Vpc",

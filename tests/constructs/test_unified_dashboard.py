@@ -11,9 +11,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from dr_constructs.unified_dashboard import DashboardRegion, ObjectReplication, UnifiedDashboard
-from stacks.regional_stack import RegionalStack
 from tests.cfn import only, render
-from tests.conftest import ACCOUNT, default_context, masked
+from tests.conftest import ACCOUNT, bare_stack, masked
 
 PRIMARY = DashboardRegion(
     name="us-east-1", order_function="dev-us-east-1-orders-v1", health_check_id="primary-check"
@@ -30,13 +29,6 @@ ALARM_ARNS = {
     "unhealthy": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:dev-us-east-1-unhealthy-v1",
 }
 TARGETS = "## Recovery targets\n**RTO budget 45 s** (target 60 s)"
-
-
-def _bare_stack(config, region: str) -> cdk.Stack:
-    """What the ``stack_in`` fixture makes, built once per module (``stack_in`` is per test)."""
-    app = cdk.App(context=default_context())
-    region_config = config.primary if region == config.primary.name else config.dr
-    return RegionalStack(app, "Test", account=ACCOUNT, region=region_config, stack_name="test")
 
 
 def _dashboard(stack: cdk.Stack, *, primary: DashboardRegion, dr: DashboardRegion) -> UnifiedDashboard:
@@ -58,7 +50,7 @@ def _dashboard(stack: cdk.Stack, *, primary: DashboardRegion, dr: DashboardRegio
 @pytest.fixture(scope="module")
 def template(config) -> Template:
     # Given the dashboard in us-east-1, for a primary in us-east-1 and DR in us-west-2
-    stack = _bare_stack(config, "us-east-1")
+    stack = bare_stack(config, "us-east-1")
     _dashboard(stack, primary=PRIMARY, dr=DR)
     return Template.from_stack(stack)
 
