@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.loaders
 import pytest
 from aws_cdk.assertions import Template
 from syrupy.extensions.json import JSONSnapshotExtension
@@ -36,6 +37,21 @@ def default_context(**overrides: Any) -> dict[str, Any]:
 
 
 ACCOUNT = "123456789012"
+
+# moto gives every test a fresh boto3 session, and each session parses botocore's service models
+# from JSON again: a third of the handler tests' time. The files never change during a run, so
+# their parsed form is shared (botocore only reads it).
+_parsed_botocore_files: dict[str, Any] = {}
+_load_botocore_file = botocore.loaders.JSONFileLoader.load_file
+
+
+def _load_botocore_file_once(loader: botocore.loaders.JSONFileLoader, file_path: str) -> Any:
+    if file_path not in _parsed_botocore_files:
+        _parsed_botocore_files[file_path] = _load_botocore_file(loader, file_path)
+    return _parsed_botocore_files[file_path]
+
+
+botocore.loaders.JSONFileLoader.load_file = _load_botocore_file_once  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+import tests.moto_speed  # noqa: F401  (patches moto for speed on import)
+
 ACCOUNT = "123456789012"
 PRIMARY, DR = "us-east-1", "us-west-2"
 EVENTS = Path(__file__).resolve().parent / "events"

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+import tests.moto_speed  # noqa: F401  (patches moto for speed on import)
 from dr_ops.aws import AwsClients
 
 
