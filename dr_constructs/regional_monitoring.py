@@ -23,6 +23,12 @@ from constructs import Construct
 _GIB = 1024**3
 
 
+def _within_one_period(count: float) -> ErrorCountThreshold:
+    """Alarm when ``count`` or more happen within one five-minute period: the library's default
+    of three periods in a row would let a burst pass and page 15 minutes late."""
+    return ErrorCountThreshold(max_error_count=count - 1, datapoints_to_alarm=1, evaluation_periods=1)
+
+
 class RegionalMonitoring(Construct):
     """The alarms of one region's compute, API and database, from cdk-monitoring-constructs,
     each notifying that region's alert topic (alarm and recovery).
@@ -71,7 +77,7 @@ class RegionalMonitoring(Construct):
         self.facade.monitor_api_gateway_v2_http_api(
             api=http_api,
             alarm_friendly_name="api",
-            add5xx_count_alarm={"Critical": ErrorCountThreshold(max_error_count=thresholds["api5xx"] - 1)},
+            add5xx_count_alarm={"Critical": _within_one_period(thresholds["api5xx"])},
             add_latency_p90_alarm={
                 "Warning": LatencyThreshold(max_latency=cdk.Duration.millis(thresholds["apiLatencyP90Ms"]))
             },
@@ -82,12 +88,8 @@ class RegionalMonitoring(Construct):
         self.facade.monitor_lambda_function(
             lambda_function=function,
             alarm_friendly_name=name,
-            add_fault_count_alarm={
-                "Critical": ErrorCountThreshold(max_error_count=self._thresholds["lambdaErrors"] - 1)
-            },
-            add_throttles_count_alarm={
-                "Critical": ErrorCountThreshold(max_error_count=self._thresholds["lambdaThrottles"] - 1)
-            },
+            add_fault_count_alarm={"Critical": _within_one_period(self._thresholds["lambdaErrors"])},
+            add_throttles_count_alarm={"Critical": _within_one_period(self._thresholds["lambdaThrottles"])},
         )
 
     def monitor_database(self, database: rds.IDatabaseInstance) -> None:
@@ -101,6 +103,11 @@ class RegionalMonitoring(Construct):
                 "Critical": MinUsageCountThreshold(min_count=thresholds["rdsFreeStorageGiB"] * _GIB)
             },
             add_max_connection_count_alarm={
-                "Warning": HighConnectionCountThreshold(max_connection_count=thresholds["rdsConnections"])
+                "Warning": HighConnectionCountThreshold(
+                    max_connection_count=thresholds["rdsConnections"],
+                    # The library sums the metric over its period; DatabaseConnections is a one-minute
+                    # gauge, so over one minute the sum is the count itself, not five of them added.
+                    period=cdk.Duration.minutes(1),
+                )
             },
         )

@@ -91,6 +91,8 @@ class ReplicationAlarms(Construct):
             metric("OperationsFailedReplication", "Sum"),
             1,
             cw.TreatMissingData.NOT_BREACHING,
+            # One failed object is data missing in DR: no minutes of grace.
+            datapoints=(1, 1),
         )
         self._alarm(
             "BucketReplicationLatency",
@@ -117,6 +119,7 @@ class ReplicationAlarms(Construct):
         metric: cw.Metric,
         threshold: float,
         missing: cw.TreatMissingData,
+        datapoints: tuple[int, int] = (3, 5),
     ) -> None:
         alarm = cw.Alarm(
             self,
@@ -126,8 +129,8 @@ class ReplicationAlarms(Construct):
             metric=metric,
             threshold=threshold,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
+            datapoints_to_alarm=datapoints[0],
+            evaluation_periods=datapoints[1],
             treat_missing_data=missing,
         )
         alarm.add_alarm_action(self._notify)

@@ -121,6 +121,27 @@ def test_the_databases_cpu_free_storage_and_connections_are_alarmed(
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == (comparison, threshold)
 
 
+@pytest.mark.parametrize(
+    "name", ["api-Fault-Count-Critical", "orders-Fault-Count-Critical", "orders-Throttled-Count-Critical"]
+)
+def test_error_throttle_and_5xx_alarms_fire_on_the_first_period_over_the_threshold(template, name):
+    # Then a burst within one five-minute period alarms; the library's 3 periods in a row would not
+    alarm = _alarm(template, name)
+    (query,) = alarm["Metrics"]
+    assert (query["MetricStat"]["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
+        300,
+        1,
+        1,
+    )
+
+
+def test_the_connection_count_is_read_per_minute_not_summed_over_five(template):
+    # Then the Sum of the one-minute DatabaseConnections gauge over one minute is the count itself
+    alarm = _alarm(template, "database-Connection-Count-High-Warning")
+    (query,) = alarm["Metrics"]
+    assert (query["MetricStat"]["Stat"], query["MetricStat"]["Period"]) == ("Sum", 60)
+
+
 def test_every_alarm_notifies_the_regions_topic_on_alarm_and_on_recovery(template):
     # Then the API's two, the function's two and the database's three alarms all notify it
     (topic_id, _) = only(template, "AWS::SNS::Topic")

@@ -79,12 +79,19 @@ def test_object_replication_failures_lag_and_backlog_are_alarmed_per_rule(
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", threshold)
 
 
-def test_alarms_fire_on_3_of_5_one_minute_datapoints_and_quiet_is_not_a_failure(template):
+def test_lag_and_backlog_alarms_fire_on_3_of_5_one_minute_datapoints_and_quiet_is_not_a_failure(template):
     # Then one slow minute pages no one, and no writes (no datapoints) is no alarm
     assert {
         (a["Period"], a["EvaluationPeriods"], a["DatapointsToAlarm"], a["TreatMissingData"])
-        for a in _alarms(template).values()
+        for name, a in _alarms(template).items()
+        if not name.endswith("-failed")
     } == {(60, 5, 3, "notBreaching")}
+
+
+def test_a_single_failed_object_replication_alarms_within_a_minute(template):
+    # Then the failed-replication alarm has no grace: one failed object is data missing in DR
+    alarm = _alarms(template)[f"{PREFIX}-s3-replication-failed"]
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (60, 1, 1)
 
 
 def test_every_alarm_notifies_the_topic_on_alarm_and_on_recovery(template):
