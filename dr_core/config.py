@@ -6,6 +6,7 @@ context or the environment.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import re
@@ -55,6 +56,10 @@ CONTEXT_KEYS = (
     "drillEveryHours",
     "hostedZoneId",
     "apiSubdomain",
+    "healthPathToken",
+    "jwtIssuer",
+    "jwtAudience",
+    "observerRegion",
     "primaryWeight",
     "drWeight",
     "healthCheckIntervalSeconds",
@@ -136,13 +141,34 @@ class OperationsConfig:
 class TrafficConfig:
     # Empty: the app creates the hosted zone for `domain` in its DNS stack.
     hosted_zone_id: str
-    api_domain: str
+    api_subdomain: str
+    domain: str
+    # The health route's path, /health/<token>: Route 53 calls it anonymously, so only a path an
+    # attacker cannot guess keeps a flood of requests off it (see docs/design.md, "Health").
+    health_path: str
     primary_weight: int
     dr_weight: int
     health_check_interval_seconds: int
     health_check_failure_threshold: int
     record_ttl_seconds: int
     rto_target_seconds: int
+
+    @property
+    def api_domain(self) -> str:
+        """The shared name users call; DNS points it at the healthy region."""
+        return f"{self.api_subdomain}.{self.domain}"
+
+    def regional_api_domain(self, region: str) -> str:
+        """One region's own name, to check it or call it on purpose: <apiSubdomain>-<region>.<domain>."""
+        return f"{self.api_subdomain}-{region}.{self.domain}"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """The OIDC issuer whose JWTs both regions' APIs accept, and the audiences a token may name."""
+
+    issuer: str
+    audiences: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -171,8 +197,12 @@ class AppConfig:
     database_instance_type: str
     operations: OperationsConfig
     traffic: TrafficConfig
+    auth: AuthConfig
     alerting: AlertingConfig
     monitoring: MonitoringConfig
+    # Where the drill, the dashboard and their alarms live: never the primary, so the view of an
+    # outage does not go down with it.
+    observer_region: str
 
     @property
     def global_region(self) -> str:
@@ -198,11 +228,12 @@ class AppConfig:
                 "vpcCidrs", f"{primary_cidr} and {dr_cidr} overlap; the regions need distinct ranges"
             )
         domain = _domain(context)
+        account, environment, suffix = _account(context), _environment(context), _suffix(context)
         return cls(
-            environment=_environment(context),
-            suffix=_suffix(context),
+            environment=environment,
+            suffix=suffix,
             domain=domain,
-            account=_account(context),
+            account=account,
             primary=RegionConfig(primary_region, _zones_of(zones, primary_region), primary_cidr),
             dr=RegionConfig(dr_region, _zones_of(zones, dr_region), dr_cidr),
             egress=_egress(context),
@@ -213,12 +244,14 @@ class AppConfig:
                 dead_letter_max_age_seconds=_integer(context, "deadLetterMaxAgeSeconds", 60, 1_209_600),
                 drill_every_hours=_integer(context, "drillEveryHours", 1, 168),
             ),
-            traffic=_traffic(context, domain),
+            traffic=_traffic(context, domain, f"{account}/{environment}{suffix}"),
+            auth=_auth(context),
             alerting=AlertingConfig(email=_email(context), https_endpoint=_https_endpoint(context)),
             monitoring=MonitoringConfig(
                 thresholds=_positive_numbers(context, "alarmThresholds", ALARM_THRESHOLD_KEYS),
                 rpo_targets=_positive_numbers(context, "rpoTargetSeconds", RPO_STORES),
             ),
+            observer_region=_observer_region(context, primary_region, dr_region),
         )
 
 
@@ -380,7 +413,7 @@ def _zones_of(zones: Mapping[str, Any], region: str) -> tuple[str, ...]:
     return tuple(listed)
 
 
-def _traffic(context: Mapping[str, Any], domain: str) -> TrafficConfig:
+def _traffic(context: Mapping[str, Any], domain: str, deployment: str) -> TrafficConfig:
     zone_id = str(context.get("hostedZoneId") or "").strip()
     if zone_id and not re.fullmatch(r"Z[A-Z0-9]{1,31}", zone_id):
         raise ConfigError(
@@ -390,6 +423,11 @@ def _traffic(context: Mapping[str, Any], domain: str) -> TrafficConfig:
     if not _DOMAIN_LABEL.fullmatch(subdomain):
         raise ConfigError("apiSubdomain", f"'{subdomain}' is not one DNS label (letters, digits, '-')")
     primary_weight = _integer(context, "primaryWeight", 0, 255)
+    longest_region = max(KNOWN_REGIONS, key=len)
+    if len(f"{subdomain}-{longest_region}") > 63:
+        raise ConfigError(
+            "apiSubdomain", f"'{subdomain}' is too long for <apiSubdomain>-<region> (63 per label)"
+        )
     dr_weight = _integer(context, "drWeight", 0, 255)
     if primary_weight == dr_weight == 0:
         raise ConfigError("drWeight", "primaryWeight and drWeight are both 0; one region must take traffic")
@@ -400,7 +438,9 @@ def _traffic(context: Mapping[str, Any], domain: str) -> TrafficConfig:
         )
     return TrafficConfig(
         hosted_zone_id=zone_id,
-        api_domain=f"{subdomain}.{domain}",
+        api_subdomain=subdomain,
+        domain=domain,
+        health_path=f"/health/{_health_path_token(context, deployment, domain)}",
         primary_weight=primary_weight,
         dr_weight=dr_weight,
         health_check_interval_seconds=interval,
@@ -408,6 +448,54 @@ def _traffic(context: Mapping[str, Any], domain: str) -> TrafficConfig:
         record_ttl_seconds=_integer(context, "recordTtlSeconds", 5, 300),
         rto_target_seconds=_integer(context, "rtoTargetSeconds", 10, 3600),
     )
+
+
+def _health_path_token(context: Mapping[str, Any], deployment: str, domain: str) -> str:
+    value = str(context.get("healthPathToken") or "").strip()
+    if not value:
+        # Stable for one deployment and not in DNS or TLS; set your own for a secret one.
+        return hashlib.sha256(f"{deployment}/{domain}/health".encode()).hexdigest()[:24]
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", value):
+        raise ConfigError(
+            "healthPathToken",
+            f"'{value}' must be 16-64 letters, digits, '-' or '_' (leave empty to derive one)",
+        )
+    return value
+
+
+def _auth(context: Mapping[str, Any]) -> AuthConfig:
+    issuer = _text(context, "jwtIssuer")
+    if not re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d+)?(/[^\s?#]*)?", issuer):
+        raise ConfigError(
+            "jwtIssuer",
+            f"'{issuer}' is not an OIDC issuer URL: https://, a host, an optional path, exactly as the "
+            "tokens' iss claim says it",
+        )
+    raw = context.get("jwtAudience")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip().startswith("[") else raw.split(",")
+        except json.JSONDecodeError:
+            raw = None
+    audiences = tuple(str(a).strip() for a in raw) if isinstance(raw, list | tuple) else ()
+    if not audiences or not all(audiences):
+        raise ConfigError(
+            "jwtAudience",
+            'must list one or more audiences (client IDs) tokens are issued for, e.g. ["orders-api"]',
+        )
+    return AuthConfig(issuer=issuer, audiences=audiences)
+
+
+def _observer_region(context: Mapping[str, Any], primary: str, dr: str) -> str:
+    value = str(context.get("observerRegion") or "").strip()
+    if not value:
+        return dr
+    region = _region(context, "observerRegion")
+    if region == primary:
+        raise ConfigError(
+            "observerRegion", f"'{region}' is the primary region; the observer must outlive the primary"
+        )
+    return region
 
 
 def _email(context: Mapping[str, Any]) -> str:
