@@ -34,7 +34,7 @@ class DrillProbes(Construct):
         naming: names each function and role, in this (the observer's) region.
         primary, dr: the names of what each region holds.
         orders_table: the global table's name (the same in both regions).
-        dr_health_url: the DR health endpoint's URL (``https://<host>/``), read at deploy time.
+        dr_health_url: the DR health route's whole URL (https://<apiSubdomain>-<dr>.<domain>/health/<token>).
         health_check_ids: region -> Route 53 health check ID, for the failover probe.
         defaults: what every function of this region shares.
     """

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -17,18 +16,28 @@ from dr_constructs.parameter_access import grant_parameter_read
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction, VpcPlacement
 
 
-@dataclass(frozen=True)
-class FunctionNames:
-    function: str
-    role: str
-
-
 class OrderService(Construct):
-    """One region's order-processing functions, the same in both regions.
+    """One region's order function: the order routes and the deep health route behind the
+    regional API, the same in both regions.
 
-    Each works on its own region's replica of the global table (imported by
-    name, so its ARN and grants are this region's) and its own region's
-    parameter path and key: the DR functions never reach into the primary.
+    It works on its own region's replica of the global table (imported by name, so its ARN
+    and grants are this region's), its own region's parameter path and its own region's key:
+    the DR function never reaches into the primary. Its health route proves what an order
+    needs: the table's read path (through the fence items it reads), the key's decrypt path
+    (through the region's health canary, a secret CloudFormation generates) and the replicated
+    parameters.
+
+    Args:
+        table_name: the global table's name (the same in every region).
+        key: this region's key (the table replica's, the canary's).
+        parameter_path: this region's parameter path (the DR one holds the replicated copies).
+        network: the region's network; the function runs in its function subnets.
+        defaults: what every function of this region shares.
+        function_name, role_name: physical names of the function and its role.
+        canary_name: the health canary secret's name.
+        app_regions: every region of the app, whose fences the health route reports.
+        health_path: the health route's path, for the function to route it.
+        reserved_concurrency: executions reserved for the function; 0 (the default) reserves none.
     """
 
     def __init__(
@@ -41,42 +50,24 @@ class OrderService(Construct):
         parameter_path: str,
         network: RegionalNetwork,
         defaults: FunctionDefaults,
-        order: FunctionNames,
-        health: FunctionNames,
-        health_canary_name: str,
-        order_concurrency: int,
-        health_concurrency: int,
+        function_name: str,
+        role_name: str,
+        canary_name: str,
+        app_regions: Sequence[str],
+        health_path: str,
+        reserved_concurrency: int = 0,
     ) -> None:
         super().__init__(scope, id)
         region = cdk.Stack.of(self).region
+        if region not in app_regions:
+            raise ValueError(f"OrderService in {region} must be one of the app regions {list(app_regions)}")
         self.table: dynamodb.ITableV2 = dynamodb.TableV2.from_table_name(self, "LocalReplica", table_name)
-        placement = VpcPlacement(
-            vpc=network.vpc, subnets=network.function_subnets, security_group=network.functions_security_group
-        )
-        table_environment = {"TABLE_NAME": table_name, "TABLE_REGION": region}
-
-        self.order_function = ServiceFunction(
-            self,
-            "Orders",
-            function_name=order.function,
-            role_name=order.role,
-            asset="orders",
-            description="Validates orders and stores them idempotently in this region's replica",
-            environment=table_environment,
-            defaults=defaults,
-            timeout=cdk.Duration.seconds(10),
-            reserved_concurrency=order_concurrency,
-            placement=placement,
-        )
-        self.table.grant(self.order_function.role, "dynamodb:PutItem", "dynamodb:GetItem")
-        _grant_table_key(self.order_function.role, key, region)
-
         # Every health check reads it, so a key that stopped decrypting fails the region's health
         # even where no parameter exists to prove it. CloudFormation generates its value.
         self.health_canary = secretsmanager.Secret(
             self,
             "HealthCanary",
-            secret_name=health_canary_name,
+            secret_name=canary_name,
             description="A random value the health check decrypts to prove this region's key works",
             encryption_key=key,
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=32),
@@ -90,39 +81,40 @@ class OrderService(Construct):
                 "region's key decrypts, and a rotated value would prove nothing more.",
             )
         )
-        self.health_function = ServiceFunction(
+        self.function = ServiceFunction(
             self,
-            "Health",
-            function_name=health.function,
-            role_name=health.role,
-            asset="health",
-            description="Answers 200 only while this region's table replica and parameters answer",
+            "Orders",
+            function_name=function_name,
+            role_name=role_name,
+            asset="orders",
+            description="Orders and the region's deep health check, on this region's replica",
             environment={
-                **table_environment,
+                "TABLE_NAME": table_name,
+                "TABLE_REGION": region,
                 "PARAMETER_PATH": parameter_path,
-                "CANARY_SECRET_ID": health_canary_name,
+                "CANARY_SECRET_ID": canary_name,
+                "APP_REGIONS": ",".join(app_regions),
+                "HEALTH_PATH": health_path,
             },
             defaults=defaults,
-            timeout=cdk.Duration.seconds(5),
-            reserved_concurrency=health_concurrency,
-            placement=placement,
+            timeout=cdk.Duration.seconds(10),
+            reserved_concurrency=reserved_concurrency,
+            placement=VpcPlacement(
+                vpc=network.vpc,
+                subnets=network.function_subnets,
+                security_group=network.functions_security_group,
+            ),
         )
-        self.table.grant(self.health_function.role, "dynamodb:DescribeTable")
-        self.health_canary.grant_read(self.health_function.role)
-        grant_parameter_read(self.health_function.role, path=parameter_path, key=key, region=region)
-        # Public on purpose: Route 53 health checkers call it from the internet. It reveals
-        # only ok/unavailable, and reserved concurrency caps what abuse can cost.
-        self.health_url = self.health_function.function.add_function_url(
-            auth_type=lambda_.FunctionUrlAuthType.NONE
+        role = self.function.role
+        # BatchGetItem reads the fences for the health route; the rest is the order path.
+        self.table.grant(role, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                # A table imported by name knows no key, so its grants carry none.
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+            )
         )
-
-
-def _grant_table_key(role: iam.IRole, key: kms.IKey, region: str) -> None:
-    # A table imported by name knows no key, so its grants carry none.
-    role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-            resources=[key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
-        )
-    )
+        self.health_canary.grant_read(role)
+        grant_parameter_read(role, path=parameter_path, key=key, region=region)

@@ -8,7 +8,7 @@ from dr_constructs.alert_topic import AlertTopic
 from dr_constructs.app_key import AppKey
 from dr_constructs.hosted_zone import hosted_zone
 from dr_constructs.network import RegionalNetwork
-from dr_constructs.order_service import FunctionNames, OrderService
+from dr_constructs.order_service import OrderService
 from dr_constructs.regional_api import RegionalApi
 from dr_constructs.regional_monitoring import RegionalMonitoring
 from dr_constructs.replication_alarms import ReplicationAlarms
@@ -20,8 +20,9 @@ from dr_core.shared_names import SharedNames
 
 class RegionalServices(Construct):
     """What both regions run the same way: the network, the alert topic and the forwarder of
-    the other region's alerts, the order and health functions on this region's replica, the
-    regional API on the shared domain, and this region's alarms.
+    the other region's alerts, the order function (orders and the deep health check) on this
+    region's replica, the regional API on the shared name and the region's own, and this
+    region's alarms.
 
     Each region's stack makes one; the primary adds its database and parameter replicator to
     ``monitoring`` and its bucket to ``replication_alarms``.
@@ -77,23 +78,19 @@ class RegionalServices(Construct):
             parameter_path=here.parameter_path,
             network=self.network,
             defaults=self.function_defaults,
-            order=FunctionNames(
-                function=here.order_function,
-                role=naming.name(Kind.IAM_ROLE, "orders-fn", region=region.name),
-            ),
-            health=FunctionNames(
-                function=here.health_function,
-                role=naming.name(Kind.IAM_ROLE, "health-fn", region=region.name),
-            ),
-            health_canary_name=naming.name(Kind.SECRET, "health-canary", region=region.name),
-            order_concurrency=config.compute.order_concurrency,
-            health_concurrency=config.compute.health_concurrency,
+            function_name=here.order_function,
+            role_name=naming.name(Kind.IAM_ROLE, "orders-fn", region=region.name),
+            canary_name=naming.name(Kind.SECRET, "health-canary", region=region.name),
+            app_regions=(names.primary.region, names.dr.region),
+            health_path=config.traffic.health_path,
+            reserved_concurrency=config.compute.order_concurrency,
         )
         self.api = RegionalApi(
             self,
             "Api",
             api_name=naming.name(Kind.HTTP_API, "orders", region=region.name),
             domain_name=config.traffic.api_domain,
+            regional_domain_name=config.traffic.regional_api_domain(region.name),
             zone=hosted_zone(
                 self,
                 "Zone",
@@ -103,7 +100,10 @@ class RegionalServices(Construct):
                 log_key=key.key,
                 log_retention=retention,
             ),
-            handler=self.orders.order_function.function,
+            handler=self.orders.function.function,
+            health_path=config.traffic.health_path,
+            jwt_issuer=config.auth.issuer,
+            jwt_audiences=config.auth.audiences,
             log_key=key.key,
             log_retention=retention,
         )
@@ -132,8 +132,7 @@ class RegionalServices(Construct):
         )
         for name, function in (
             ("alert-forwarder", self.alert_forwarder.function),
-            ("health", self.orders.health_function.function),
-            ("orders", self.orders.order_function.function),
+            ("orders", self.orders.function.function),
         ):
             self.monitoring.monitor_function(name, function)
         self.replication_alarms = ReplicationAlarms(

@@ -46,7 +46,6 @@ CONTEXT_KEYS = (
     "vpcCidrs",
     "egress",
     "orderFunctionConcurrency",
-    "healthFunctionConcurrency",
     "lambdaConcurrencyQuota",
     "logRetentionDays",
     "powertoolsLayerVersion",
@@ -125,7 +124,6 @@ class ComputeConfig:
     # 0 leaves a function on the account's unreserved pool: the default, because
     # a new account's quota may leave nothing to reserve.
     order_concurrency: int
-    health_concurrency: int
     log_retention_days: int
     powertools_layer_version: int
 
@@ -355,19 +353,17 @@ def _integer(context: Mapping[str, Any], key: str, low: int, high: int) -> int:
 
 def _compute(context: Mapping[str, Any]) -> ComputeConfig:
     order = _integer(context, "orderFunctionConcurrency", 0, 1000)
-    health = _integer(context, "healthFunctionConcurrency", 0, 100)
     quota = _integer(context, "lambdaConcurrencyQuota", NEW_ACCOUNT_CONCURRENCY_QUOTA, 1_000_000)
     reservable = quota - UNRESERVED_CONCURRENCY_MINIMUM
-    if order + health > reservable:
+    if order > reservable:
         raise ConfigError(
-            "orderFunctionConcurrency" if order else "healthFunctionConcurrency",
-            f"reserves {order + health} executions per region, but Lambda keeps "
+            "orderFunctionConcurrency",
+            f"reserves {order} executions per region, but Lambda keeps "
             f"{UNRESERVED_CONCURRENCY_MINIMUM} unreserved, so lambdaConcurrencyQuota ({quota}) allows "
             f"{reservable}: reserve 0, or raise the account's quota and set lambdaConcurrencyQuota to it",
         )
     return ComputeConfig(
         order_concurrency=order,
-        health_concurrency=health,
         log_retention_days=_log_retention(context),
         powertools_layer_version=_integer(context, "powertoolsLayerVersion", 1, 10_000),
     )

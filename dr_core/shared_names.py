@@ -22,7 +22,6 @@ class RegionNames:
     # Where this region's SSM parameters live; the primary's are replicated to the DR's.
     parameter_path: str
     alert_topic: str
-    health_function: str
     alert_forwarder_function: str
     alarm_prefix: str
     order_function: str
@@ -38,7 +37,6 @@ class RegionNames:
             access_log_bucket=naming.bucket("accesslogs", region=region),
             parameter_path=naming.name(Kind.SSM_PATH, "orders", region=region) + "/",
             alert_topic=naming.name(Kind.SNS_TOPIC, "alerts", region=region),
-            health_function=naming.name(Kind.LAMBDA_FUNCTION, "health", region=region),
             alert_forwarder_function=naming.name(Kind.LAMBDA_FUNCTION, "alert-forwarder", region=region),
             alarm_prefix=naming.name(Kind.ALARM, "orders", region=region),
             order_function=naming.name(Kind.LAMBDA_FUNCTION, "orders", region=region),
@@ -59,12 +57,19 @@ class RegionNames:
 class SharedNames:
     primary: RegionNames
     dr: RegionNames
-    global_stack: str
     dns_stack: str
     # Where the DNS stack publishes the ID of the zone it created, for the other stacks to read.
     hosted_zone_id_parameter: str
-    global_key_alias: str
-    global_alert_topic: str
+    # The failover records and health checks, in us-east-1 (Route 53 publishes their metrics there).
+    routing_stack: str
+    routing_key_alias: str
+    routing_alert_topic: str
+    # Where the routing stack publishes each region's health check ID: <prefix><region>.
+    health_check_id_parameter_prefix: str
+    # The drill, the dashboard and their alarms, in the observer region.
+    observer_stack: str
+    observer_key_alias: str
+    observer_alert_topic: str
     # A global table has one name in every region; it carries its home region.
     orders_table: str
     replication_role: str
@@ -73,18 +78,23 @@ class SharedNames:
     @classmethod
     def of(cls, config: AppConfig) -> SharedNames:
         naming = config.naming
-        home = config.primary.name
+        home, routing, observer = config.primary.name, config.global_region, config.observer_region
         return cls(
             primary=RegionNames.of(naming, home, role="primary"),
             dr=RegionNames.of(naming, config.dr.name, role="dr"),
-            global_stack=naming.name(Kind.STACK, "orders-global", region=config.global_region),
-            dns_stack=naming.name(Kind.STACK, "orders-dns", region=config.global_region),
-            hosted_zone_id_parameter=naming.name(Kind.SSM_PATH, "orders-dns", region=config.global_region)
+            dns_stack=naming.name(Kind.STACK, "orders-dns", region=routing),
+            hosted_zone_id_parameter=naming.name(Kind.SSM_PATH, "orders-dns", region=routing)
             + "/hosted-zone-id",
-            # Distinct from the primary's when the primary region is the global one.
-            global_key_alias=naming.kms_alias("orders-global", region=config.global_region),
-            global_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-global", region=config.global_region),
+            routing_stack=naming.name(Kind.STACK, "orders-routing", region=routing),
+            # Distinct from the primary's when the primary region is us-east-1.
+            routing_key_alias=naming.kms_alias("orders-routing", region=routing),
+            routing_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-routing", region=routing),
+            health_check_id_parameter_prefix=naming.name(Kind.SSM_PATH, "orders-routing", region=routing)
+            + "/health-check-id/",
+            observer_stack=naming.name(Kind.STACK, "orders-observer", region=observer),
+            observer_key_alias=naming.kms_alias("orders-observer", region=observer),
+            observer_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-observer", region=observer),
             orders_table=naming.name(Kind.DYNAMODB_TABLE, "orders", region=home),
             replication_role=naming.name(Kind.IAM_ROLE, "orderdata-replication", region=home),
-            dashboard=naming.name(Kind.DASHBOARD, "orders-dr", region=config.global_region),
+            dashboard=naming.name(Kind.DASHBOARD, "orders-dr", region=observer),
         )

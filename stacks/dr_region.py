@@ -55,6 +55,10 @@ class DrRegionStack(RegionalStack):
             topic=self.services.alert_topic.topic,
         )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
-        cdk.CfnOutput(self, "HealthUrl", value=self.services.orders.health_url.url)
+        cdk.CfnOutput(
+            self,
+            "HealthUrl",
+            value=f"https://{config.traffic.regional_api_domain(self.region)}{config.traffic.health_path}",
+        )
         cdk.CfnOutput(self, "ReplicaBucketName", value=self.data.bucket.bucket_name)
         cdk.CfnOutput(self, "OrdersReplicaArn", value=self.orders_table.table_arn)

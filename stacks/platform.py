@@ -9,8 +9,9 @@ from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
 from stacks.dns_stack import DnsStack
 from stacks.dr_region import DrRegionStack
-from stacks.global_stack import GlobalStack
+from stacks.observer_stack import ObserverStack
 from stacks.primary_region import PrimaryRegionStack
+from stacks.routing_stack import RoutingStack
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,12 @@ class Platform:
     dns: DnsStack | None
     dr: DrRegionStack
     primary: PrimaryRegionStack
-    global_: GlobalStack
+    routing: RoutingStack
+    observer: ObserverStack
 
     @property
     def stacks(self) -> list[cdk.Stack]:
-        return [s for s in (self.dns, self.dr, self.primary, self.global_) if s is not None]
+        return [s for s in (self.dns, self.dr, self.primary, self.routing, self.observer) if s is not None]
 
 
 def compose(app: cdk.App, config: AppConfig) -> Platform:
@@ -33,9 +35,11 @@ def compose(app: cdk.App, config: AppConfig) -> Platform:
     DNS first (when the app creates the zone): both regions validate their
     certificates in it. DR next: the primary's global-table replica, replication
     rule and alert subscriptions name the DR key, bucket, topic and forwarder.
-    Global last: it reads both regions' health URLs and API domains. The stacks
-    share no tokens, only names from the naming convention (generated IDs are
-    read at deploy time), so these dependencies are the only ones: no cycle.
+    Routing after both regions: its health checks call their names. The observer
+    last: it reads the routing stack's health check IDs and subscribes to its
+    topic. The stacks share no tokens, only names from the naming convention
+    (generated IDs are read at deploy time), so these dependencies are the only
+    ones: no cycle.
     """
     rto = RtoBudget.of(config.traffic)
     rto.enforce(config.traffic.rto_target_seconds)
@@ -43,13 +47,17 @@ def compose(app: cdk.App, config: AppConfig) -> Platform:
     dns = None if config.traffic.hosted_zone_id else DnsStack(app, "Dns", config=config, names=names)
     dr = DrRegionStack(app, "DrRegion", config=config, names=names)
     primary = PrimaryRegionStack(app, "PrimaryRegion", config=config, names=names)
-    global_ = GlobalStack(app, "Global", config=config, names=names, rto=rto)
+    routing = RoutingStack(app, "Routing", config=config, names=names, rto=rto)
+    observer = ObserverStack(app, "Observer", config=config, names=names, rto=rto)
     if dns:
         dr.add_stack_dependency(dns, "validates its certificate in the hosted zone")
         primary.add_stack_dependency(dns, "validates its certificate in the hosted zone")
     primary.add_stack_dependency(dr, "replicates into the DR key and bucket, subscribes the DR forwarder")
-    global_.add_stack_dependency(primary, "reads both regions' health URLs and API domains")
-    platform = Platform(config=config, rto=rto, dns=dns, dr=dr, primary=primary, global_=global_)
+    routing.add_stack_dependency(primary, "checks both regions' health routes by their names")
+    observer.add_stack_dependency(routing, "reads the health check IDs and subscribes to the routing topic")
+    platform = Platform(
+        config=config, rto=rto, dns=dns, dr=dr, primary=primary, routing=routing, observer=observer
+    )
     for stack in platform.stacks:
         cdk.Tags.of(stack).add("Application", "orders-dr")
         cdk.Tags.of(stack).add("Environment", config.environment)

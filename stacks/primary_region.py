@@ -120,7 +120,11 @@ class PrimaryRegionStack(RegionalStack):
             forwarder_arn=self.services.alert_forwarder.function.function_arn,
         )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
-        cdk.CfnOutput(self, "HealthUrl", value=self.services.orders.health_url.url)
+        cdk.CfnOutput(
+            self,
+            "HealthUrl",
+            value=f"https://{config.traffic.regional_api_domain(self.region)}{config.traffic.health_path}",
+        )
         cdk.CfnOutput(self, "DatabaseSecretName", value=self.database.secret.secret_name)
         cdk.CfnOutput(self, "OrdersTableName", value=self.orders.table.table_name)
         cdk.CfnOutput(self, "DataBucketName", value=self.data.bucket.bucket_name)

@@ -81,7 +81,7 @@ def _concurrency_check(
             found,
             f"ask for a Lambda 'Concurrent executions' quota ({_QUOTA_CODE}) of at least {quota} "
             f"in {region}, "
-            "or reserve less: -c orderFunctionConcurrency=0 -c healthFunctionConcurrency=0",
+            "or reserve less: -c orderFunctionConcurrency=0",
         )
 
     return Check(f"lambda concurrency {region}", run)

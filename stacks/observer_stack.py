@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from dr_constructs.alert_forwarding import AlertForwarder, subscribe_forwarder
+from dr_constructs.alert_topic import AlertTopic
+from dr_constructs.app_key import AppKey
+from dr_constructs.deploy_time_lookup import DeployTimeLookup
+from dr_constructs.dr_drill import DrDrill
+from dr_constructs.drill_probes import PROBES
+from dr_constructs.replication_alarms import ReplicationAlarms
+from dr_constructs.secure_bucket import ReplicationToRegion
+from dr_constructs.service_function import FunctionDefaults, log_retention
+from dr_constructs.unified_dashboard import DashboardRegion, ObjectReplication, UnifiedDashboard
+from dr_core.config import GLOBAL_REGION, RPO_STORES, AppConfig
+from dr_core.naming import Kind
+from dr_core.rto import RtoBudget
+from dr_core.shared_names import SharedNames
+
+
+def _targets_markdown(config: AppConfig, rto: RtoBudget) -> str:
+    rpo = "\n".join(
+        f"| {store} | {seconds:g} s |" for store, seconds in config.monitoring.rpo_targets.items()
+    )
+    return (
+        "## Recovery targets\n"
+        f"**RTO budget** (target {config.traffic.rto_target_seconds} s): {rto.describe()}\n\n"
+        "| store | RPO target |\n|---|---|\n" + rpo
+    )
+
+
+class ObserverStack(cdk.Stack):
+    """The unified cross-region view, in the observer region (never the primary, so it outlives
+    the primary's outage): the dashboard, the DR drill with its alarms, and the observer's alert
+    topic, which also receives the routing stack's health-check alarms from us-east-1.
+
+    Deployed last: it reads the routing stack's health check IDs at deploy time, by name.
+    """
+
+    def __init__(
+        self, scope: Construct, id: str, *, config: AppConfig, names: SharedNames, rto: RtoBudget
+    ) -> None:
+        here, routing_region = config.observer_region, config.global_region
+        super().__init__(
+            scope,
+            id,
+            env=cdk.Environment(account=config.account, region=here),
+            stack_name=names.observer_stack,
+            description="Order-processing DR platform: the DR drill and the cross-region dashboard",
+        )
+        naming, account = config.naming, config.account
+        key = AppKey(
+            self,
+            "Key",
+            alias=names.observer_key_alias,
+            region=here,
+            account=account,
+            via_services=("sns", "sqs"),
+        )
+        key.allow_cloudwatch_logs()
+        defaults = FunctionDefaults(
+            log_key=key.key,
+            log_retention=log_retention(config.compute.log_retention_days),
+            powertools_layer_version=config.compute.powertools_layer_version,
+        )
+        self.alert_topic = AlertTopic(
+            self,
+            "Alerts",
+            topic_name=names.observer_alert_topic,
+            key=key,
+            email=config.alerting.email,
+            https_endpoint=config.alerting.https_endpoint,
+        )
+        routing_topic_arn = f"arn:{self.partition}:sns:{routing_region}:{account}:{names.routing_alert_topic}"
+        if here != routing_region:
+            # Health-check alarms must live in us-east-1; their copies reach people from here too.
+            forwarder = AlertForwarder(
+                self,
+                "RoutingAlertForwarder",
+                function_name=naming.name(Kind.LAMBDA_FUNCTION, "routing-alert-forwarder", region=here),
+                role_name=naming.name(Kind.IAM_ROLE, "routing-alert-forwarder-fn", region=here),
+                queue_name=naming.name(Kind.SQS_QUEUE, "routing-alert-forwarder-dlq", region=here),
+                topic=self.alert_topic.topic,
+                key=key.key,
+                source_region=routing_region,
+                source_topic_arn=routing_topic_arn,
+                defaults=defaults,
+                dead_letter_max_age=cdk.Duration.seconds(config.operations.dead_letter_max_age_seconds),
+            )
+            key.allow_service_publisher("sns.amazonaws.com")
+            subscribe_forwarder(
+                self,
+                "RoutingAlertsToObserver",
+                topic_arn=routing_topic_arn,
+                topic_region=routing_region,
+                forwarder_arn=forwarder.function.function_arn,
+            )
+        health_check_ids = {
+            region: self._health_check_id(names, region, defaults)
+            for region in (config.primary.name, config.dr.name)
+        }
+        self.drill = DrDrill(
+            self,
+            "Drill",
+            naming=naming,
+            primary=names.primary,
+            dr=names.dr,
+            orders_table=names.orders_table,
+            dr_health_url=f"https://{config.traffic.regional_api_domain(config.dr.name)}{config.traffic.health_path}",
+            health_check_ids=health_check_ids,
+            defaults=defaults,
+            alert_topic=self.alert_topic.topic,
+            alarm_prefix=naming.name(Kind.ALARM, "orders-observer", region=here),
+            rpo_targets=config.monitoring.rpo_targets,
+            every=cdk.Duration.hours(config.operations.drill_every_hours),
+        )
+        partition = self.partition
+        alarm_arns = {
+            name: region_names.alarm_arn(name, account=account, partition=partition)
+            for region_names, other in ((names.primary, names.dr), (names.dr, names.primary))
+            for name in [ReplicationAlarms.table_alarm_name(region_names.alarm_prefix, other.region)]
+            + (
+                ReplicationAlarms.bucket_alarm_names(region_names.alarm_prefix)
+                if region_names is names.primary
+                else []
+            )
+        }
+        for region in (config.primary.name, config.dr.name):
+            unhealthy = naming.name(Kind.ALARM, "unhealthy", region=region)
+            alarm_arns[unhealthy] = f"arn:{partition}:cloudwatch:{routing_region}:{account}:alarm:{unhealthy}"
+        for alarm in self.drill.alarms.values():
+            alarm_arns[alarm.node.path] = alarm.alarm_arn
+        self.dashboard = UnifiedDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=names.dashboard,
+            primary=DashboardRegion(
+                name=config.primary.name,
+                order_function=names.primary.order_function,
+                health_check_id=health_check_ids[config.primary.name],
+            ),
+            dr=DashboardRegion(
+                name=config.dr.name,
+                order_function=names.dr.order_function,
+                health_check_id=health_check_ids[config.dr.name],
+            ),
+            table_name=names.orders_table,
+            objects=ObjectReplication(
+                source_bucket=names.primary.data_bucket,
+                destination_bucket=names.dr.data_bucket,
+                rule_id=ReplicationToRegion.RULE_ID,
+            ),
+            targets_markdown=_targets_markdown(config, rto),
+            drill_probes=PROBES,
+            drill_stores=RPO_STORES,
+            alarm_arns=alarm_arns,
+        )
+        cdk.CfnOutput(
+            self,
+            "DashboardUrl",
+            value=(
+                f"https://{here}.console.aws.amazon.com/cloudwatch/home"
+                f"?region={here}#dashboards:name={names.dashboard}"
+            ),
+        )
+
+    def _health_check_id(self, names: SharedNames, region: str, defaults: FunctionDefaults) -> str:
+        """The routing stack's check of ``region``'s health route, read by its parameter's exact name."""
+        parameter = names.health_check_id_parameter_prefix + region
+        lookup = DeployTimeLookup(
+            self,
+            f"HealthCheckId{''.join(part.capitalize() for part in region.split('-'))}",
+            service="SSM",
+            action="getParameter",
+            parameters={"Name": parameter},
+            output_path="Parameter.Value",
+            region=GLOBAL_REGION,
+            log_key=defaults.log_key,
+            log_retention=defaults.log_retention,
+            permissions=[
+                iam.PolicyStatement(
+                    actions=["ssm:GetParameter"],
+                    resources=[
+                        f"arn:{self.partition}:ssm:{GLOBAL_REGION}:{self.account}:parameter{parameter}"
+                    ],
+                )
+            ],
+        )
+        return lookup.value
