@@ -156,5 +156,10 @@ def dr(synthesized: Synthesized) -> Template:
 
 
 @pytest.fixture(scope="session")
-def global_(synthesized: Synthesized) -> Template:
-    return synthesized.template(synthesized.platform.global_)
+def routing(synthesized: Synthesized) -> Template:
+    return synthesized.template(synthesized.platform.routing)
+
+
+@pytest.fixture(scope="session")
+def observer(synthesized: Synthesized) -> Template:
+    return synthesized.template(synthesized.platform.observer)
