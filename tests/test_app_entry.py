@@ -47,7 +47,8 @@ def test_the_app_command_sets_up_its_own_python_instead_of_assuming_a_venv():
         # A traffic config slower than the RTO target stops synth.
         (
             {"healthCheckIntervalSeconds": 30, "healthCheckFailureThreshold": 3},
-            "config error: context key 'rtoTargetSeconds': the traffic settings fail over in up to 115 s",
+            "config error: context key 'rtoTargetSeconds': the traffic settings fail over in up to "
+            "automatic 115 s",
         ),
     ],
 )

@@ -50,11 +50,19 @@ def test_default_domain_is_no_documentation_placeholder():
         ({"availabilityZones": "[not json"}, "availabilityZones", "must map each region"),
         ({"orderFunctionConcurrency": 1}, "orderFunctionConcurrency", "Lambda keeps 10 unreserved"),
         (
-            {"healthFunctionConcurrency": 2, "lambdaConcurrencyQuota": 11},
-            "healthFunctionConcurrency",
+            {"orderFunctionConcurrency": 2, "lambdaConcurrencyQuota": 11},
+            "orderFunctionConcurrency",
             "lambdaConcurrencyQuota (11) allows 1",
         ),
         ({"lambdaConcurrencyQuota": 5}, "lambdaConcurrencyQuota", "from 10 to"),
+        ({"jwtIssuer": "http://auth.acme-corp.net"}, "jwtIssuer", "not an OIDC issuer URL"),
+        ({"jwtIssuer": ""}, "jwtIssuer", "not an OIDC issuer URL"),
+        ({"jwtAudience": []}, "jwtAudience", "one or more audiences"),
+        ({"jwtAudience": ["orders-api", ""]}, "jwtAudience", "one or more audiences"),
+        ({"observerRegion": "us-east-1"}, "observerRegion", "the observer must outlive the primary"),
+        ({"observerRegion": "mars-1"}, "observerRegion", "not a supported region"),
+        ({"healthPathToken": "short"}, "healthPathToken", "16-64 letters"),
+        ({"apiSubdomain": "a" * 50}, "apiSubdomain", "too long for <apiSubdomain>-<region>"),
     ],
 )
 def test_bad_context_names_the_key_and_what_is_allowed(overrides, key, hint):
@@ -72,3 +80,36 @@ def test_zones_given_as_json_text_on_the_command_line_are_accepted():
     zones = '{"us-east-1": ["us-east-1a", "us-east-1b"], "us-west-2": ["us-west-2a", "us-west-2c"]}'
     config = AppConfig.from_context(default_context(availabilityZones=zones))
     assert config.dr.availability_zones == ("us-west-2a", "us-west-2c")
+
+
+def test_both_regions_take_one_issuer_and_its_audiences_from_context():
+    # Given an OIDC issuer and two audiences, one as a comma list on the command line
+    config = AppConfig.from_context(
+        default_context(jwtIssuer="https://login.acme-corp.net/tenant", jwtAudience="orders-api,orders-cli")
+    )
+    # Then the config holds them as given, for every region's authorizer alike
+    assert (config.auth.issuer, config.auth.audiences) == (
+        "https://login.acme-corp.net/tenant",
+        ("orders-api", "orders-cli"),
+    )
+
+
+def test_the_observer_defaults_to_the_dr_region():
+    config = AppConfig.from_context(default_context())
+    assert config.observer_region == config.dr.name != config.primary.name
+
+
+def test_each_region_has_its_own_api_name_beside_the_shared_one():
+    traffic = AppConfig.from_context(default_context()).traffic
+    assert traffic.api_domain == "api.orders-dr.internal.test"
+    assert traffic.regional_api_domain("us-west-2") == "api-us-west-2.orders-dr.internal.test"
+
+
+def test_the_health_path_is_derived_per_deployment_unless_given():
+    # Given two deployments that differ only in their suffix
+    first = AppConfig.from_context(default_context()).traffic.health_path
+    second = AppConfig.from_context(default_context(suffix="-v2")).traffic.health_path
+    given = AppConfig.from_context(default_context(healthPathToken="a" * 20)).traffic.health_path
+    # Then each gets its own unguessable path, and a given token is used as is
+    assert first.startswith("/health/") and second.startswith("/health/") and first != second
+    assert given == "/health/" + "a" * 20

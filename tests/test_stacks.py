@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from aws_cdk.assertions import Match
+
 from tests.conftest import synthesize
 
 
@@ -13,16 +15,23 @@ def test_each_stack_has_an_explicit_account_and_region(platform):
         "Dns": ("123456789012", "us-east-1"),
         "DrRegion": ("123456789012", "us-west-2"),
         "PrimaryRegion": ("123456789012", "us-east-1"),
-        "Global": ("123456789012", "us-east-1"),
+        "Routing": ("123456789012", "us-east-1"),
+        "Observer": ("123456789012", "us-west-2"),
     }
 
 
-def test_deploy_order_is_dns_then_dr_then_primary_then_global(platform):
+def test_deploy_order_is_dns_then_dr_then_primary_then_routing_then_observer(platform):
     # cdk deploy --all follows stack dependencies.
     assert platform.dns.dependencies == []
     assert platform.dr.dependencies == [platform.dns]
     assert set(platform.primary.dependencies) == {platform.dns, platform.dr}
-    assert platform.global_.dependencies == [platform.primary]
+    assert platform.routing.dependencies == [platform.primary]
+    assert platform.observer.dependencies == [platform.routing]
+
+
+def test_the_observer_is_never_in_the_primary_region(platform):
+    # The view of an outage must not go down with the primary.
+    assert platform.observer.region != platform.primary.region
 
 
 def test_an_imported_hosted_zone_needs_no_dns_stack(tmp_path):
@@ -34,9 +43,9 @@ def test_an_imported_hosted_zone_needs_no_dns_stack(tmp_path):
     template.has_resource_properties(
         "AWS::CertificateManager::Certificate",
         {
-            "DomainValidationOptions": [
-                {"DomainName": "api.orders-dr.internal.test", "HostedZoneId": "Z0123456789ABCDEFGHIJ"}
-            ]
+            "DomainValidationOptions": Match.array_with(
+                [{"DomainName": "api.orders-dr.internal.test", "HostedZoneId": "Z0123456789ABCDEFGHIJ"}]
+            )
         },
     )
 
@@ -53,7 +62,8 @@ def test_stack_names_follow_the_naming_convention(platform):
     assert platform.dns.stack_name == "dev-us-east-1-orders-dns-v1"
     assert platform.dr.stack_name == "dev-us-west-2-orders-dr-v1"
     assert platform.primary.stack_name == "dev-us-east-1-orders-primary-v1"
-    assert platform.global_.stack_name == "dev-us-east-1-orders-global-v1"
+    assert platform.routing.stack_name == "dev-us-east-1-orders-routing-v1"
+    assert platform.observer.stack_name == "dev-us-west-2-orders-observer-v1"
 
 
 def test_regional_stacks_take_availability_zones_from_config(platform):
