@@ -73,8 +73,9 @@ def test_database_node_shows_the_rds_instance(subgraphs, synthesized):
 
 
 def test_failover_node_shows_the_route53_health_checks(subgraphs, synthesized):
-    global_ = synthesized.platform.global_
-    assert "Route 53 health check x2" in subgraphs[f"Global ({global_.region})"]["Failover"]
+    routing = synthesized.platform.routing
+    # Per region: its own check, the inverted fence check, and the calculated one the record carries.
+    assert "Route 53 health check x6" in subgraphs[f"Routing ({routing.region})"]["Failover"]
 
 
 def test_cdk_internal_constructs_are_not_drawn(subgraphs):
@@ -90,7 +91,12 @@ def test_node_ids_are_mermaid_safe(mermaid):
 
 def test_stack_dependencies_are_edges_labelled_deploys_before(mermaid):
     edges = set(re.findall(r"^\s*stack_(\w+) -->\|deploys before\| stack_(\w+)$", mermaid, flags=re.M))
-    assert {("Dns", "DrRegion"), ("DrRegion", "PrimaryRegion"), ("PrimaryRegion", "Global")} <= edges
+    assert {
+        ("Dns", "DrRegion"),
+        ("DrRegion", "PrimaryRegion"),
+        ("PrimaryRegion", "Routing"),
+        ("Routing", "Observer"),
+    } <= edges
 
 
 def test_legend_names_the_generator_under_the_diagram(markdown):

@@ -18,11 +18,12 @@ def test_the_synthesized_app_has_its_four_stacks_in_two_regions(synthesized: Syn
 
     # Then every stack has its environment, name and bootstrap requirement
     by_id = {stack.artifact_id: stack for stack in assembly.stacks}
-    assert set(by_id) == {"Dns", "DrRegion", "PrimaryRegion", "Global"}
+    assert set(by_id) == {"Dns", "DrRegion", "PrimaryRegion", "Routing", "Observer"}
     assert by_id["DrRegion"].region == "us-west-2"
+    assert by_id["Observer"].region == "us-west-2"
     assert by_id["PrimaryRegion"].stack_name == "dev-us-east-1-orders-primary-v1"
-    assert by_id["Global"].bootstrap_version == 6
-    assert by_id["Global"].bootstrap_parameter == "/cdk-bootstrap/hnb659fds/version"
+    assert by_id["Routing"].bootstrap_version == 6
+    assert by_id["Routing"].bootstrap_parameter == "/cdk-bootstrap/hnb659fds/version"
     assert assembly.regions == ("us-east-1", "us-west-2")
 
 

@@ -96,7 +96,7 @@ def test_a_new_account_quota_of_10_fails_with_the_quota_to_ask_for(aws: AwsClien
     assert result.status is Status.FAIL
     assert "= -12" in result.outcome.found
     assert "of at least 32 in us-east-1" in result.outcome.fix
-    assert "-c orderFunctionConcurrency=0 -c healthFunctionConcurrency=0" in result.outcome.fix
+    assert "-c orderFunctionConcurrency=0" in result.outcome.fix
 
 
 def test_what_the_deployed_functions_already_reserve_is_not_counted_twice(aws: AwsClients) -> None:

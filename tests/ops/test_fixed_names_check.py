@@ -191,7 +191,8 @@ def test_the_synthesized_stacks_pass_in_an_empty_account(aws: AwsClients, synthe
         "fixed names Dns": Status.PASS,
         "fixed names DrRegion": Status.PASS,
         "fixed names PrimaryRegion": Status.PASS,
-        "fixed names Global": Status.PASS,
+        "fixed names Routing": Status.PASS,
+        "fixed names Observer": Status.PASS,
     }
     primary = next(r for r in results if r.name == "fixed names PrimaryRegion").outcome.found
     assert "DynamoDB::GlobalTable 2" in primary
