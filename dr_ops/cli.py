@@ -1,4 +1,4 @@
-"""``python -m dr_ops preflight|deploy [-c key=value ...] [cdk args]``: exit codes and error lines."""
+"""``python -m dr_ops preflight|deploy|failover|failback [-c key=value ...] [args]``: exit codes, errors."""
 
 from __future__ import annotations
 
@@ -10,16 +10,30 @@ from dr_ops.assembly import AssemblyError
 from dr_ops.aws import AwsError, describe
 from dr_ops.context import Invocation, UsageError
 from dr_ops.deploy import deploy
+from dr_ops.failover import failback, failover
 from dr_ops.preflight import preflight
 from dr_ops.tools import CommandFailed, Tools
 
-USAGE = "usage: python -m dr_ops preflight|deploy [-c key=value ...] [cdk args]"
-COMMANDS: Mapping[str, Callable[[Invocation, Tools], int]] = {"preflight": preflight, "deploy": deploy}
+USAGE = (
+    "usage: python -m dr_ops preflight|deploy [-c key=value ...] [cdk args]\n"
+    "       python -m dr_ops failover --to <region> [--dry-run] [--force] [--accept-unknown] "
+    "[--timeout <s>] [--reason <text>] [-c key=value ...]\n"
+    "       python -m dr_ops failback [--dry-run] [--force] [--accept-unknown] [--timeout <s>] "
+    "[-c key=value ...]"
+)
+COMMANDS: Mapping[str, Callable[[Invocation, Tools], int]] = {
+    "preflight": preflight,
+    "deploy": deploy,
+    "failover": failover,
+    "failback": failback,
+}
 
 
 def main(argv: Sequence[str], tools: Tools) -> int:
-    """0: all good; 1: a check or a step failed; 2: bad command line or config; 3: awaiting
-    delegation (deploy); otherwise the failed cdk command's own exit code."""
+    """0: all good; 1: a check or a step failed (failover, failback: stopped, nothing written);
+    2: bad command line or config; 3: awaiting delegation (deploy); 4: the switch's write failed,
+    nothing switched; 5: switched, DNS not verified in time; otherwise the failed cdk command's own
+    exit code."""
     if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 2

@@ -6,11 +6,12 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dr_ops.aws import AwsClients
 from dr_ops.dns_delegation import NsLookup, public_ns
+from dr_ops.switch.io import SwitchIo
 
 # Runs a command in the project root; returns its exit code.
 CommandRunner = Callable[[Sequence[str]], int]
@@ -46,6 +47,8 @@ class Tools:
     root: Path
     # Where `cdk synth` writes the cloud assembly the checks read.
     assembly_dir: Path
+    # What failover and failback need besides: HTTP, authoritative DNS, a clock, a console, a person.
+    switch: SwitchIo = field(default_factory=SwitchIo.real)
 
     @classmethod
     def real(cls, root: Path) -> Tools:

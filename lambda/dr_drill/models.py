@@ -83,6 +83,7 @@ class SsmConfig(PollingConfig):
 
 
 class FailoverConfig(_Regions):
+    # The complete URL of the DR region's health route, https://api-<dr region>.<domain>/health/<token>.
     dr_health_url: HttpUrl = Field(alias="DR_HEALTH_URL")
     dr_order_function_name: Text = Field(alias="DR_ORDER_FUNCTION_NAME")
     # "region=id,region=id": the Route 53 health check of each region.

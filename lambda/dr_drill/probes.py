@@ -298,9 +298,11 @@ def probe_failover(
     *,
     fetch: Fetch = fetch_https,
 ) -> ProbeOutcome:
-    """Would the DR region take traffic now: its health endpoint, its order read path, Route 53's view."""
+    """Would the DR region take traffic now: its health route (the complete URL, called as is: the
+    order function's GET <HEALTH_PATH> through the DR region's own API name), its order read path,
+    Route 53's view."""
     checks = [
-        _check_health(fetch, str(config.dr_health_url).rstrip("/") + "/health"),
+        _check_health(fetch, str(config.dr_health_url)),
         _check_order_read(dr_lambda, config.dr_order_function_name, drill_id),
         *(_check_route53(route53, region, check_id) for region, check_id in config.health_check_ids),
     ]

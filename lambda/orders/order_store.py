@@ -72,7 +72,7 @@ class OrderStore:
             "region": self._client.meta.region_name,
             "content_hash": content_hash,
         }
-        with _aws_errors_as_unavailable():
+        with aws_errors_as_unavailable():
             try:
                 self._client.put_item(
                     TableName=self._table_name,
@@ -93,7 +93,7 @@ class OrderStore:
         return PutOutcome.CREATED
 
     def get(self, order_id: str) -> StoredOrder | None:
-        with _aws_errors_as_unavailable():
+        with aws_errors_as_unavailable():
             response = self._client.get_item(
                 TableName=self._table_name,
                 Key=_to_dynamodb({"order_id": order_id}),
@@ -105,7 +105,8 @@ class OrderStore:
 
 
 @contextmanager
-def _aws_errors_as_unavailable() -> Iterator[None]:
+def aws_errors_as_unavailable() -> Iterator[None]:
+    """Any AWS error inside becomes StoreUnavailable: the order path's one mapping of DynamoDB failures."""
     try:
         yield
     except botocore.exceptions.ClientError as error:

@@ -31,7 +31,12 @@ PROBE_FUNCTION_TIMEOUT = 150.0
 SERVICE = "dr_drill"
 ITEM_KEY = {"order_id": {"S": f"drill#{DRILL_ID}"}}
 DR_ALERTS_ARN = f"arn:aws:sns:{DR}:{ACCOUNT}:dev-us-west-2-alerts-v1"
-HEALTHY_BODY = '{"status":"ok","region":"us-west-2","checks":{"table":"ok","parameters":"ok"}}'
+# The DR order function's healthy answer on its health route (test_orders_health.py holds them equal).
+HEALTHY_BODY = (
+    '{"status":"ok","region":"us-west-2",'
+    '"checks":{"table":"ok","decrypt":"ok","parameters":"ok"},"fences":[]}'
+)
+HEALTH_PATH = "/health/b1e2aef643ccccb15642f7b1"
 # What the stack gives the drill's functions, all steps' variables together.
 ENV = {
     # Neither region: a client that ignored PRIMARY_REGION or DR_REGION would miss every resource.
@@ -45,7 +50,7 @@ ENV = {
     "REPLICA_BUCKET": "dev-us-west-2-orders-data-v1",
     "SOURCE_TOPIC_ARN": f"arn:aws:sns:{PRIMARY}:{ACCOUNT}:dev-us-east-1-alerts-v1",
     "INBOX_QUEUE_URL": f"https://sqs.{DR}.amazonaws.com/{ACCOUNT}/dev-us-west-2-drill-inbox-v1",
-    "DR_HEALTH_URL": "https://abc123.lambda-url.us-west-2.on.aws/",
+    "DR_HEALTH_URL": f"https://api-{DR}.orders-dr.internal.test{HEALTH_PATH}",
     "DR_ORDER_FUNCTION_NAME": "dev-us-west-2-orders-v1",
     "HEALTH_CHECK_IDS": f"{PRIMARY}=hc-primary,{DR}=hc-dr",
     "SOURCE_PARAMETER": "/dev-us-east-1-orders-v1/drill/canary",
@@ -327,8 +332,8 @@ def build_aws(monkeypatch: pytest.MonkeyPatch) -> Aws:
             CallerReference=f"drill-{region}",
             HealthCheckConfig={
                 "Type": "HTTPS_STR_MATCH",
-                "FullyQualifiedDomainName": f"abc123.lambda-url.{region}.on.aws",
-                "ResourcePath": "/health",
+                "FullyQualifiedDomainName": f"api-{region}.orders-dr.internal.test",
+                "ResourcePath": HEALTH_PATH,
                 "SearchString": '"status":"ok"',
             },
         )["HealthCheck"]["Id"]

@@ -22,6 +22,7 @@ from tests.handlers.drill_fakes import (
     DR_ALERTS_ARN,
     DRILL_ID,
     ENV,
+    HEALTH_PATH,
     HEALTHY_BODY,
     ITEM_KEY,
     POLL_TIMEOUT,
@@ -41,7 +42,8 @@ from tests.handlers.drill_fakes import (
 from tests.handlers.loader import load_handler
 
 UNAVAILABLE_BODY = (
-    '{"status":"unavailable","region":"us-west-2","checks":{"table":"failed","parameters":"ok"}}'
+    '{"status":"unavailable","region":"us-west-2",'
+    '"checks":{"table":"failed","decrypt":"ok","parameters":"ok"},"fences":[]}'
 )
 
 # The in-process order function's GET emits no metric by design; Powertools warns on every flush.
@@ -352,6 +354,11 @@ def test_ssm_step_never_exposes_the_value_or_its_digest(drill, aws, monkeypatch,
 def order_function(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> OrderFunctionInProcess:
     """The real orders handler over the DR replica, so the probe's synthetic event is proven routable."""
     monkeypatch.setenv("TABLE_REGION", DR)
+    # What else the stack gives the order function; its order read path uses none of it.
+    monkeypatch.setenv("CANARY_SECRET_ID", "dev-us-west-2-health-canary-v1")
+    monkeypatch.setenv("PARAMETER_PATH", "/dev-us-west-2-orders-v1/")
+    monkeypatch.setenv("APP_REGIONS", f"{PRIMARY},{DR}")
+    monkeypatch.setenv("HEALTH_PATH", HEALTH_PATH)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "orders")
     function = OrderFunctionInProcess(load_handler("orders"))
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", SERVICE)
@@ -389,8 +396,8 @@ def test_failover_calls_the_dr_health_path_and_the_order_read_route(drill, aws, 
     # When the probe runs
     run_failover(drill, aws, order_function, health)
 
-    # Then it fetched /health on the DR URL and read a drill order id through GET /orders/{order_id}
-    assert health.urls == [ENV["DR_HEALTH_URL"] + "health"]
+    # Then it fetched the DR health URL as given and read a drill order id through GET /orders/{order_id}
+    assert health.urls == [ENV["DR_HEALTH_URL"]]
     (call,) = order_function.calls
     event = json.loads(call["Payload"])
     order_id = f"drill-probe-{DRILL_ID}"
@@ -693,7 +700,11 @@ def test_step_configuration_is_parsed_once(env, monkeypatch):
         ("RPO_TARGETS", json.dumps({**RPO_TARGETS, "dynamo": 5}), "ReportConfig"),
         ("RPO_TARGETS", json.dumps({**RPO_TARGETS, "ssm": 0}), "ReportConfig"),
         ("REPORT_TOPIC_ARN", "dev-us-east-1-drill-reports-v1", "ReportConfig"),
-        ("DR_HEALTH_URL", "abc123.lambda-url.us-west-2.on.aws", "FailoverConfig"),
+        (
+            "DR_HEALTH_URL",
+            "api-us-west-2.orders-dr.internal.test/health/b1e2aef643ccccb15642f7b1",
+            "FailoverConfig",
+        ),
         ("HEALTH_CHECK_IDS", "hc-primary", "FailoverConfig"),
         ("DR_REGION", PRIMARY, "DynamoDbConfig"),
         ("POLL_INTERVAL_SECONDS", "0", "SsmConfig"),

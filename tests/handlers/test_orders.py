@@ -1,4 +1,6 @@
-"""The orders Lambda handler against moto DynamoDB tables standing for the global table's two replicas.
+"""The orders Lambda handler's order routes against moto DynamoDB tables standing for the global table's two
+replicas. Its health route is in test_orders_health.py, its fences in test_orders_fence.py; both build on the
+helpers here.
 
 Every request is AWS's documented HTTP API (payload format 2.0) example with this request's method, path and
 body put in (events/orders/SOURCES.md). Errors moto cannot produce on demand (throttling, KMS) come from
@@ -27,6 +29,18 @@ from tests.handlers.conftest import DR, PRIMARY, FakeLambdaContext, sample_event
 from tests.handlers.loader import load_handler
 
 TABLE_NAME = "dev-us-east-1-orders-v1"
+HEALTH_PATH = "/health/b1e2aef643ccccb15642f7b1"
+# What the stack gives the function in the DR region; the default region (conftest) is the primary, so a
+# client that ignored TABLE_REGION would miss every resource.
+ORDER_ENV = {
+    "TABLE_NAME": TABLE_NAME,
+    "TABLE_REGION": DR,
+    "CANARY_SECRET_ID": "dev-us-west-2-health-canary-v1",
+    "PARAMETER_PATH": "/dev-us-west-2-orders-v1/",
+    "APP_REGIONS": f"{PRIMARY},{DR}",
+    "HEALTH_PATH": HEALTH_PATH,
+    "POWERTOOLS_SERVICE_NAME": "orders",
+}
 # The order function's timeout in the stack (OrderService).
 FUNCTION_TIMEOUT_SECONDS = 10
 # Stand for order contents that must never reach a log; short, since pydantic shortens long values it quotes.
@@ -90,26 +104,33 @@ class Api:
         return Answer(response["statusCode"], json.loads(response["body"]), response.get("headers", {}))
 
 
+def set_order_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ORDER_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+def create_tables() -> dict[str, Any]:
+    """The orders table in both regions (inside mock_aws): moto replicates nothing, so each is on its own."""
+    clients = {region: boto3.client("dynamodb", region_name=region) for region in (PRIMARY, DR)}
+    for client in clients.values():
+        client.create_table(
+            TableName=TABLE_NAME,
+            KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    return clients
+
+
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The function runs in the DR region; the default region (conftest) is the primary.
-    monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
-    monkeypatch.setenv("TABLE_REGION", DR)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "orders")
+    set_order_env(monkeypatch)
 
 
 @pytest.fixture
 def tables(env: None) -> Iterator[dict[str, Any]]:
     with mock_aws():
-        clients = {region: boto3.client("dynamodb", region_name=region) for region in (PRIMARY, DR)}
-        for client in clients.values():
-            client.create_table(
-                TableName=TABLE_NAME,
-                KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        yield clients
+        yield create_tables()
 
 
 def fresh_api(monkeypatch: pytest.MonkeyPatch, context: FakeLambdaContext) -> Api:
@@ -479,9 +500,11 @@ def test_store_error_is_logged_by_code_without_order_values(
 def test_stalled_table_answers_503_well_before_the_function_timeout(
     env: None, silent_endpoint: str, monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
 ) -> None:
-    # Given a DynamoDB endpoint that accepts connections and never answers
+    # Given a DynamoDB endpoint that accepts connections and never answers, and the region's fence read kept
+    # from an earlier write (a stalled fence read is test_orders_fence.py's)
     monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
     api = fresh_api(monkeypatch, lambda_context)
+    monkeypatch.setattr(api.handler.fence_reader, "is_fenced", lambda: False)
 
     # When an order is posted
     started = time.monotonic()
@@ -537,13 +560,17 @@ def test_body_declared_as_another_content_type_is_rejected_naming_the_body(
     assert scan(tables[DR]) == []
 
 
-def test_missing_table_name_fails_at_import_naming_it(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given TABLE_NAME is not set
-    monkeypatch.delenv("TABLE_NAME")
+@pytest.mark.parametrize("name", sorted(ORDER_ENV.keys() - {"POWERTOOLS_SERVICE_NAME"}))
+def test_missing_variable_fails_at_import_naming_it(
+    env: None, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # Given one of the variables the stack passes is not set
+    monkeypatch.delenv(name)
 
     # When the handler is imported, as on a cold start
-    # Then the import fails with an error naming TABLE_NAME
-    with pytest.raises(ValidationError, match="TABLE_NAME"):
+    # Then the import fails with an error naming the variable, rather than serve orders or a health answer
+    # without what it needs
+    with pytest.raises(ValidationError, match=name):
         load_handler("orders")
 
 

@@ -1,0 +1,44 @@
+"""The timed report printed at the end of every run: each step, how long it took, what came of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    # Seconds the step took (or, for the DNS rows, after the fence write); None: not timed or not done.
+    seconds: float | None
+    outcome: str
+
+
+@dataclass
+class Report:
+    title: str
+    steps: list[Step] = field(default_factory=list)
+
+    def add(self, name: str, seconds: float | None, outcome: str) -> None:
+        self.steps.append(Step(name, seconds, outcome))
+
+    def table(self, total_seconds: float, result: str) -> Table:
+        table = Table()
+        table.add_column("step")
+        table.add_column("seconds", justify="right")
+        table.add_column("outcome")
+        for step in self.steps:
+            table.add_row(Text(step.name), _seconds(step.seconds), Text(step.outcome))
+        table.add_row("total", _seconds(total_seconds), Text(result), end_section=True)
+        return table
+
+    def print(self, console: Console, total_seconds: float, result: str) -> None:
+        console.print(f"{self.title}: {result}", markup=False, highlight=False, soft_wrap=True)
+        console.print(self.table(total_seconds, result))
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

@@ -1,0 +1,130 @@
+"""``./dev failback``: the checks in the other direction, then every fence deleted, primary first.
+
+moto: DynamoDB in both regions, CloudWatch, STS. Stubber: Lambda. Fakes: health routes, DNS,
+clock. moto does not replicate, so the fake Route 53 reads the primary's replica here: the one
+failback writes first.
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.stub import Stubber
+
+from dr_ops.aws import AwsClients
+from dr_ops.switch.io import HttpAnswer
+from tests.ops.failover_world import DR, PRIMARY, SERVERS, World, fenced_body
+
+
+@pytest.fixture
+def failed_over(aws: AwsClients) -> World:
+    """After a failover: the primary fenced in both replicas, and Route 53 answering DR."""
+    world = World(aws, route53_reads=PRIMARY)
+    world.delays = dict.fromkeys(SERVERS, 0.0)
+    for via in (PRIMARY, DR):
+        world.put_fence(PRIMARY, via=via)
+    world.http.answers = {PRIMARY: fenced_body(PRIMARY, PRIMARY), DR: fenced_body(DR, PRIMARY)}
+    return world
+
+
+def test_failback_clears_the_fences_in_both_replicas_and_verifies_dns(failed_over: World) -> None:
+    # Given a failed-over world
+    world = failed_over
+
+    # When the operator fails back
+    code = world.run("failback")
+
+    # Then no fence is left in either replica, and every name server answers the primary again
+    assert all(world.fence(fenced, via=via) is None for fenced in (PRIMARY, DR) for via in (PRIMARY, DR))
+    assert ["every server answers us-east-1 (since write)", "0.0", "4/4 us-east-1"] in world.report()
+    assert code == 0
+
+
+def test_failback_checks_the_way_back_from_dr_to_the_primary(failed_over: World) -> None:
+    # Given a failed-over world
+    world = failed_over
+
+    # When the operator fails back
+    world.run("failback")
+
+    # Then the primary's health was asked; DynamoDB's lag was read from DR's CloudWatch towards
+    # the primary; the stores that replicate primary -> DR only were skipped; capacity compares
+    # the primary's function with DR's peak
+    assert world.http.asked == [
+        "https://api-us-east-1.orders-dr.internal.test/health/b1e2aef643ccccb15642f7b1"
+    ]
+    assert "us-west-2 -> us-east-1: max 600 ms" in world.line("lag dynamodb")
+    for store in ("s3", "sns", "ssm"):
+        assert world.line(f"lag {store}").startswith("SKIP"), store
+    assert world.line("capacity").startswith(
+        "PASS     capacity         dev-us-east-1-orders-v1 can run 990 (the unreserved pool of us-east-1); "
+        "dev-us-west-2-orders-v1 peaked at 3"
+    )
+    assert world.line("fences").startswith(
+        "PASS     fences           us-east-1 since 2026-05-04T11:00:00+00:00"
+    )
+
+
+def test_an_unhealthy_primary_stops_the_failback_and_the_fences_stay(failed_over: World) -> None:
+    # Given the primary still answering 503
+    world = failed_over
+    world.http.answers[PRIMARY] = HttpAnswer(503, b'{"status":"unavailable"}')
+
+    # When the operator fails back
+    code = world.run("failback")
+
+    # Then nothing was deleted
+    assert world.fence(PRIMARY, via=PRIMARY) is not None
+    assert world.fence(PRIMARY, via=DR) is not None
+    assert code == 1
+
+
+def test_a_lag_back_over_its_rpo_stops_the_failback(failed_over: World) -> None:
+    # Given DR's writes replicating to the primary 7 s behind (RPO 5 s)
+    world = failed_over
+    world.lag["dynamodb back"] = 7000.0
+
+    # When the operator fails back
+    code = world.run("failback")
+
+    # Then the lag check fails, and the fences stay
+    assert world.line("lag dynamodb").startswith(
+        "FAIL     lag dynamodb     us-west-2 -> us-east-1: max 7000 ms"
+    )
+    assert world.fence(PRIMARY, via=PRIMARY) is not None
+    assert code == 1
+
+
+def test_a_failback_dry_run_deletes_nothing(failed_over: World) -> None:
+    # Given a failed-over world
+    world = failed_over
+
+    # When the operator asks for a dry run
+    code = world.run("failback", "--dry-run")
+
+    # Then it says what it would delete, and the fences stay
+    assert (
+        "would delete control#fence#us-east-1, control#fence#us-west-2 from dev-us-east-1-orders-v1 "
+        "through us-east-1, then through us-west-2 (best effort)"
+    ) in world.out
+    assert world.fence(PRIMARY, via=PRIMARY) is not None
+    assert world.fence(PRIMARY, via=DR) is not None
+    assert code == 0
+
+
+def test_a_failed_best_effort_delete_in_dr_does_not_stop_the_failback(failed_over: World) -> None:
+    # Given DR's DynamoDB refusing the delete
+    world = failed_over
+    stubber = Stubber(world.aws.client("dynamodb", DR))
+    stubber.add_client_error("delete_item", "InternalServerError", "impaired", http_status_code=500)
+    world.stubs.append(stubber)
+
+    # When the operator fails back
+    code = world.run("failback")
+
+    # Then the primary's replica is clear, the report says the DR delete failed, and it exits 0
+    assert world.fence(PRIMARY, via=PRIMARY) is None
+    assert (
+        "failback: the same delete through us-west-2 (best effort): failed: InternalServerError: impaired"
+        in (world.out)
+    )
+    assert code == 0
