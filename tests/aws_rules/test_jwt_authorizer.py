@@ -146,7 +146,9 @@ def test_the_identity_source_header_name_is_case_insensitive() -> None:
     assert decision.allowed, decision
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": ""}, {"X-Api-Key": token()}], ids=str)
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": ""}, {"X-Api-Key": token()}], ids=["no-header", "empty", "elsewhere"]
+)
 def test_a_request_without_a_token_is_refused_401(headers: dict[str, str]) -> None:
     # Step 1: "Check the identitySource for a token." and "If any of these steps fail, API Gateway denies
     # the API request."; the troubleshooting page: "Issue: My API returns 401 {"message":"Unauthorized"}".
