@@ -148,6 +148,8 @@ class RegionalApi(Construct):
         stage_resource = self.stage.node.default_child
         if not isinstance(stage_resource, cdk.CfnResource):
             raise TypeError("RegionalApi expected the stage's CloudFormation resource")
+        # API Gateway refuses RouteSettings naming a route that does not exist yet.
+        stage_resource.node.add_dependency(health_route)
         # Route 53's checkers call about once a second in all; their route keeps a bucket of its own.
         stage_resource.add_property_override(
             "RouteSettings",

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from dr_constructs.dr_drill import drill_metric
 from dr_constructs.replication_alarms import bucket_replication_metric, table_replication_latency
+from dr_core.config import GLOBAL_REGION
 
 _MINUTE = cdk.Duration.minutes(1)
 
@@ -73,7 +74,8 @@ class UnifiedDashboard(Construct):
                 namespace="AWS/Route53",
                 metric_name="HealthCheckStatus",
                 dimensions_map={"HealthCheckId": region.health_check_id},
-                region=here,
+                # Route 53 publishes it in us-east-1 only, whichever region the dashboard is in.
+                region=GLOBAL_REGION,
                 statistic="Minimum",
                 period=_MINUTE,
                 label=f"{region.name} healthy (1) / unhealthy (0)",

@@ -4,10 +4,13 @@ Neither needs the old primary nor us-east-1's control planes (Route 53's API, Cl
 the switch is one DynamoDB write through the region traffic moves to. ``failover`` puts the
 fence item of the region traffic leaves; it replicates there, whose order function then refuses
 writes, and every health answer lists that region as fenced, which Route 53's checks read, so
-DNS answers with the other region ("standby takes over primary"). ``failback`` deletes every
-fence, through the primary first. Before the write the checks of ``dr_ops.switch.prechecks``
-run; after it the zone's authoritative name servers are asked until each answers with the
-target; a timed report ends every run.
+DNS answers with the other region ("standby takes over primary"). ``failback`` fences DR and
+lifts the primary's fence in one go through the primary, and lifts DR's fence only once every
+authoritative server answers the primary and the records' TTL has passed: there is no moment
+when both regions take writes (global tables resolve concurrent writes by last writer wins).
+Before the write the checks of ``dr_ops.switch.prechecks`` run; after it the zone's
+authoritative name servers are asked until each answers with the target; a timed report ends
+every run.
 
 Exit codes: 0 switched and verified (``--dry-run``: the checks would let it switch); 1 stopped by
 the checks, nothing written; 2 bad command line or config; 4 the write through the target region
@@ -59,7 +62,7 @@ class _Parser(argparse.ArgumentParser):
 
 _DESCRIPTIONS = {
     "failover": "Move traffic to --to by fencing the other region: one DynamoDB write through --to.",
-    "failback": "Move traffic back to the primary by deleting every fence, through the primary first.",
+    "failback": "Move traffic back to the primary: fence DR, lift the primary's fence, DR's once DNS moved.",
 }
 
 
@@ -174,7 +177,10 @@ class _Switch:
 
     def _plan(self) -> str:
         if self.move.command == "failback":
-            return f"clear every fence, through {self.target} first"
+            return (
+                f"fence {self.source} and lift {self.target}'s fence through {self.target}; lift "
+                f"{self.source}'s once DNS answers {self.target} and the TTL has passed"
+            )
         return f"fence {self.source} (its order function refuses writes), written through {self.target}"
 
     def _checks(self) -> list[Verdict]:
@@ -191,9 +197,13 @@ class _Switch:
 
     def _write(self) -> Write:
         table = self.names.orders_table
-        if self.move.command == "failback":
-            return Write(table, delete=tuple(fence_key(region) for region in self.scene.regions))
         at = self.io.clock.now().isoformat(timespec="seconds")
+        if self.move.command == "failback":
+            # DR refuses writes before the primary takes them again, until clients have followed DNS.
+            until = f"failback: until DNS answers {self.target} ({self.options.reason})"
+            return Write(
+                table, put=Fence(self.source, at, self._caller(), until), delete=(fence_key(self.target),)
+            )
         return Write(table, put=Fence(self.source, at, self._caller(), self.options.reason))
 
     def _caller(self) -> str:
@@ -226,11 +236,34 @@ class _Switch:
         self.say(f"{command}: the same {write.verb} through {self.source} (best effort): {outcome}")
         self.report.steps.insert(2, Step(f"{write.verb} via {self.source} (best effort)", None, outcome))
         if verified is not None and verified.every is not None:
+            if command == "failback":
+                return self._lift_source_fence()
             return self.finish(0, f"switched to {self.target}")
         self.say(self._unverified(verified))
         if verified is None:
             return self.finish(NOT_VERIFIED, "written, DNS not verified")
         return self.finish(NOT_VERIFIED, f"written, not verified in {self.options.timeout:g} s")
+
+    def _lift_source_fence(self) -> int:
+        """The last step of a failback: DR takes writes again once no client should still be sent there."""
+        ttl = self.config.traffic.record_ttl_seconds
+        started = self.io.clock.monotonic()
+        with self.io.console.status(f"waiting {ttl} s (the records' TTL) before {self.source} takes writes"):
+            self.io.clock.sleep(ttl)
+        lift = Write(self.names.orders_table, delete=(fence_key(self.source),))
+        try:
+            lift.apply(self.aws, self.target)
+        except AwsError as error:
+            self.say(
+                f"failback: traffic is back on {self.target}, but lifting {self.source}'s fence failed "
+                f"({describe(error)}): it still refuses writes; run ./dev failback again"
+            )
+            self.report.add(f"lift {self.source}'s fence after the TTL", self.elapsed(started), "failed")
+            return self.finish(WRITE_FAILED, f"switched to {self.target}, {self.source} still fenced")
+        BestEffort(lambda: lift.apply(self.aws, self.source)).outcome()
+        self.say(f"failback: {lift.describe()} through {self.target}, {ttl} s after DNS moved")
+        self.report.add(f"lift {self.source}'s fence after the TTL", self.elapsed(started), "done")
+        return self.finish(0, f"switched to {self.target}")
 
     def _verify(self) -> Watch | None:
         servers, api = self.scene.name_servers, self.config.traffic.api_domain
@@ -276,7 +309,7 @@ class _Switch:
         command, source, target = self.move.command, self.source, self.target
         seen = tally(verified.last) if verified is not None else "no name servers to ask"
         if command == "failback":
-            state = "the fences are cleared, so both regions take writes until DNS moves"
+            state = f"{source} stays fenced (refuses writes) until a later run sees DNS answer {target}"
         else:
             state = f"{source} refuses writes (fenced) while DNS still sends some clients there"
         return (

@@ -68,9 +68,10 @@ class Write:
         return "write" if self.put is not None else "delete"
 
     def describe(self) -> str:
-        if self.put is not None:
-            return f"put {json.dumps(self.put.plain())} into {self.table}"
-        return f"delete {', '.join(self.delete)} from {self.table}"
+        parts = [f"put {json.dumps(self.put.plain())}"] if self.put is not None else []
+        if self.delete:
+            parts.append(f"delete {', '.join(self.delete)}")
+        return f"{' and '.join(parts)} in {self.table}"
 
 
 def read_fences(aws: AwsClients, table: str, region: str, regions: tuple[str, ...]) -> Mapping[str, Any]:

@@ -1,6 +1,8 @@
-"""Monitoring across stacks: each region's alarms notify that region's topic; replication is alarmed
-where its metric is published; the one dashboard shows both regions' metrics and alarms; the drill's
-probes name what the regional stacks create (seed failures 15, 16 and 19 end to end)."""
+"""Monitoring across stacks: each region's alarms notify that region's topic, the routing alarms the
+routing topic and the drill's the observer's; replication is alarmed where its metric is published;
+the one dashboard, in the observer region (never the primary), shows both regions' metrics and alarms
+and the routing stack's checks; the drill's probes name what the regional and routing stacks create
+(seed failures 15, 16 and 19 end to end)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ REGIONS = [
     ("primary", "PrimaryRegion", "us-east-1", "us-west-2"),
     ("dr", "DrRegion", "us-west-2", "us-east-1"),
 ]
-PROBE_FUNCTIONS = "Global/Drill/ProbeFunctions"
+PROBE_FUNCTIONS = "Observer/Drill/ProbeFunctions"
 
 
 def _alarms(template: Template) -> dict[str, dict[str, Any]]:
@@ -32,13 +34,21 @@ def _properties(template: Template, path: str) -> dict[str, Any]:
     return at_path(template, path)[1]["Properties"]
 
 
-def _probe_env(global_: Template, probe: str) -> dict[str, Any]:
-    return _properties(global_, f"{PROBE_FUNCTIONS}/{probe}/Function/Resource")["Environment"]["Variables"]
+def _probe_env(observer: Template, probe: str) -> dict[str, Any]:
+    return _properties(observer, f"{PROBE_FUNCTIONS}/{probe}/Function/Resource")["Environment"]["Variables"]
+
+
+def _health_check_id_lookups(observer: Template) -> dict[str, str]:
+    """Region -> the observer's deploy-time lookup of the routing stack's check ID for it."""
+    return {
+        region: at_path(observer, f"Observer/HealthCheckId{region_id}/Call/Resource/Default")[0]
+        for region, region_id in (("us-east-1", "UsEast1"), ("us-west-2", "UsWest2"))
+    }
 
 
 @pytest.fixture(scope="module")
-def dashboard(global_) -> dict[str, Any]:
-    (_, resource) = only(global_, "AWS::CloudWatch::Dashboard")
+def dashboard(observer) -> dict[str, Any]:
+    (_, resource) = only(observer, "AWS::CloudWatch::Dashboard")
     return json.loads(render(resource["Properties"]["DashboardBody"]))
 
 
@@ -65,18 +75,28 @@ def test_every_regional_alarm_notifies_its_own_regions_topic_on_alarm_and_recove
     template = request.getfixturevalue(stack)
     (topic_id, _) = at_path(template, f"{stack_id}/Services/Alerts/Topic/Resource")
     alarms = _alarms(template)
-    assert len(alarms) >= 10
+    assert len(alarms) >= 9
     for name, alarm in alarms.items():
         assert name.startswith(f"dev-{region}-"), name
         assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
         assert alarm["OKActions"] == [{"Ref": topic_id}], name
 
 
-def test_every_global_alarm_notifies_the_global_topic(global_):
-    # Then every alarm of the global stack notifies the global topic
-    (topic_id, _) = at_path(global_, "Global/Alerts/Topic/Resource")
-    alarms = _alarms(global_)
-    # Two health checks, five probes, four stores, one execution outcome
+def test_every_routing_alarm_notifies_the_routing_topic(routing):
+    # Then the routing stack's alarms, one per region's calculated check, notify its own topic
+    (topic_id, _) = at_path(routing, "Routing/Alerts/Topic/Resource")
+    alarms = _alarms(routing)
+    assert set(alarms) == {"dev-us-east-1-unhealthy-v1", "dev-us-west-2-unhealthy-v1"}
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        assert alarm["OKActions"] == [{"Ref": topic_id}], name
+
+
+def test_every_observer_alarm_notifies_the_observer_topic(observer):
+    # Then every alarm of the observer stack notifies the observer's topic
+    (topic_id, _) = at_path(observer, "Observer/Alerts/Topic/Resource")
+    alarms = _alarms(observer)
+    # Five probes, four stores, one execution outcome, the routing forwarder's dead-letter queue's two
     assert len(alarms) == 12
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
@@ -140,7 +160,7 @@ def test_the_primary_also_alarms_its_parameter_replicator_and_database_and_dr_ha
 
 
 @pytest.mark.parametrize(("stack", "stack_id", "region", "other"), REGIONS)
-@pytest.mark.parametrize("function", ["orders", "health", "alert-forwarder"])
+@pytest.mark.parametrize("function", ["orders", "alert-forwarder"])
 def test_each_regions_functions_and_api_are_alarmed_in_that_region(
     request, stack, stack_id, region, other, function
 ):
@@ -154,11 +174,11 @@ def test_each_regions_functions_and_api_are_alarmed_in_that_region(
         assert f"dev-{region}-orders-v1-{name}" in alarms
 
 
-def test_the_drills_rpo_alarms_take_the_configured_targets(platform, global_):
+def test_the_drills_rpo_alarms_take_the_configured_targets(platform, observer):
     # Then each store's lag alarm takes its rpoTargetSeconds
-    alarms = _alarms(global_)
+    alarms = _alarms(observer)
     assert {
-        store: alarms[f"dev-us-east-1-orders-global-v1-drill-{store}-lag-over-rpo"]["Threshold"]
+        store: alarms[f"dev-us-west-2-orders-observer-v1-drill-{store}-lag-over-rpo"]["Threshold"]
         for store in platform.config.monitoring.rpo_targets
     } == dict(platform.config.monitoring.rpo_targets)
 
@@ -166,13 +186,19 @@ def test_the_drills_rpo_alarms_take_the_configured_targets(platform, global_):
 # The one dashboard
 
 
-def test_one_dashboard_in_the_whole_app_in_the_global_stack(synthesized):
-    # Then the global stack has the one dashboard, and no region has its own
+def test_the_observer_lives_in_the_dr_region_by_default_never_the_primary(platform):
+    # Then the view of an outage does not go down with the primary
+    assert platform.observer.region == platform.config.dr.name
+    assert platform.observer.region != platform.primary.region
+
+
+def test_one_dashboard_in_the_whole_app_in_the_observer_stack(synthesized):
+    # Then the observer stack has the one dashboard, and no other stack has its own
     dashboards = {
         stack.node.id: len(synthesized.template(stack).find_resources("AWS::CloudWatch::Dashboard"))
         for stack in synthesized.stacks
     }
-    assert dashboards == {"Dns": 0, "DrRegion": 0, "PrimaryRegion": 0, "Global": 1}
+    assert dashboards == {"Dns": 0, "DrRegion": 0, "PrimaryRegion": 0, "Routing": 0, "Observer": 1}
 
 
 @pytest.mark.parametrize(("stack", "stack_id", "region", "other"), REGIONS)
@@ -197,65 +223,91 @@ def test_every_graphed_metric_names_its_region(dashboard):
     assert {options.get("region") for *_, options in _graphed(dashboard)} == {"us-east-1", "us-west-2"}
 
 
-def test_the_dashboard_graphs_the_global_stacks_own_health_checks(global_, dashboard):
-    # Then the health checks graphed are exactly those the global stack creates
-    checks = {f"<Ref:{logical_id}>" for logical_id in global_.find_resources("AWS::Route53::HealthCheck")}
-    graphed = {
-        dimensions["HealthCheckId"]
-        for namespace, name, dimensions, _ in _graphed(dashboard)
+def _graphed_health_checks(dashboard: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (dimensions["HealthCheckId"], options)
+        for namespace, name, dimensions, options in _graphed(dashboard)
         if (namespace, name) == ("AWS/Route53", "HealthCheckStatus")
-    }
-    assert graphed == checks
+    ]
 
 
-def test_every_alarm_on_the_dashboard_exists_in_the_stack_of_its_region(synthesized, global_, dashboard):
-    # Given the alarm names each region's stack creates (the global stack's by reference)
-    named = {
-        stack.region: set(_alarms(synthesized.template(stack)))
-        for stack in (synthesized.platform.primary, synthesized.platform.dr)
+def test_the_dashboard_graphs_each_regions_own_check_by_the_id_the_observer_reads(observer, dashboard):
+    # Given the observer's deploy-time lookups of the routing stack's check IDs
+    lookups = _health_check_id_lookups(observer)
+    # Then each region's graph is of the check its lookup reads (traffic wiring: the own check's ID)
+    assert {options["label"]: check for check, options in _graphed_health_checks(dashboard)} == {
+        f"{region} healthy (1) / unhealthy (0)": f"<{lookup_id}.Parameter.Value>"
+        for region, lookup_id in lookups.items()
     }
+
+
+def test_the_dashboard_graphs_the_health_checks_from_us_east_1_where_route53_publishes_them(dashboard):
+    graphed = _graphed_health_checks(dashboard)
+    assert len(graphed) == 2
+    assert {options["region"] for _, options in graphed} == {"us-east-1"}
+
+
+def test_every_alarm_on_the_dashboard_exists_in_the_stack_of_its_region(synthesized, observer, dashboard):
+    # Given the alarm names each other stack creates, by region (the observer's own by reference)
+    named: dict[str, set[str]] = {}
+    for stack in (synthesized.platform.primary, synthesized.platform.dr, synthesized.platform.routing):
+        named.setdefault(stack.region, set()).update(_alarms(synthesized.template(stack)))
     (alarm_widget,) = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
     shown = alarm_widget["properties"]["alarms"]
-    # Then every ARN names an alarm that exists: replication alarms of both regions, routing and drill alarms
-    global_alarms = {f"<{logical_id}.Arn>" for logical_id in global_.find_resources("AWS::CloudWatch::Alarm")}
-    regional = [arn for arn in shown if arn not in global_alarms]
-    assert set(shown) - set(regional) == global_alarms
-    for arn in regional:
+    # Then every ARN names an alarm that exists: the drill's, and by name the replication alarms of
+    # both regions and the routing stack's
+    drill_alarms = {
+        f"<{logical_id}.Arn>"
+        for logical_id, alarm in observer.find_resources("AWS::CloudWatch::Alarm").items()
+        if alarm["Metadata"]["aws:cdk:path"].startswith("Observer/Drill/")
+    }
+    others = [arn for arn in shown if arn not in drill_alarms]
+    assert set(shown) - set(others) == drill_alarms
+    for arn in others:
         _, _, _, region, account, _, name = arn.split(":")
         assert account == ACCOUNT
         assert name in named[region], arn
-    assert {arn.split(":")[3] for arn in regional} == {"us-east-1", "us-west-2"}
+    assert {arn.split(":")[3] for arn in others} == {"us-east-1", "us-west-2"}
+
+
+def test_the_dashboard_shows_the_routing_alarms_from_us_east_1(routing, dashboard):
+    # Given the routing stack's alarms, one per region's calculated check
+    alarms = {f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}" for name in _alarms(routing)}
+    assert len(alarms) == 2
+    # Then the alarm widget shows both, by their ARNs in us-east-1
+    (alarm_widget,) = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
+    assert alarms <= set(alarm_widget["properties"]["alarms"])
 
 
 def test_the_dashboard_shows_the_rto_budget_the_app_computed(platform, dashboard):
-    # Then the recovery targets show the RTO budget the traffic settings yield
+    # Then the recovery targets show both failover paths' budgets the traffic settings yield
     (text,) = [w for w in dashboard["widgets"] if w["type"] == "text"]
-    assert f"RTO budget {platform.rto.total_seconds} s" in text["properties"]["markdown"]
-    assert platform.rto.total_seconds == 45
+    markdown = text["properties"]["markdown"]
+    assert f"(target {platform.config.traffic.rto_target_seconds} s): {platform.rto.describe()}" in markdown
 
 
-# The drill's probes and what the regional stacks create
+# The drill's probes and what the regional and routing stacks create
 
 
-def test_the_drill_probes_the_table_the_primary_creates(primary, global_):
+def test_the_drill_probes_the_table_the_primary_creates(primary, observer):
     # Then the DynamoDB probe writes to the table the primary creates
     (_, table) = only(primary, "AWS::DynamoDB::GlobalTable")
-    assert _probe_env(global_, "Dynamodb")["TABLE_NAME"] == table["Properties"]["TableName"]
+    assert _probe_env(observer, "Dynamodb")["TABLE_NAME"] == table["Properties"]["TableName"]
 
 
-def test_the_drill_probes_the_buckets_both_regions_create(primary, dr, global_):
+def test_the_drill_probes_the_buckets_both_regions_create(primary, dr, observer):
     # Then the S3 probe writes the primary's bucket and reads the DR stack's replica bucket
-    env = _probe_env(global_, "S3")
+    env = _probe_env(observer, "S3")
     assert env["SOURCE_BUCKET"] == _properties(primary, "PrimaryRegion/Data/Bucket/Resource")["BucketName"]
     assert env["REPLICA_BUCKET"] == _properties(dr, "DrRegion/ReplicaData/Bucket/Resource")["BucketName"]
 
 
-def test_the_sns_probe_publishes_to_the_primary_topic_and_reads_the_dr_inbox(primary, dr, global_):
+def test_the_sns_probe_publishes_to_the_primary_topic_and_reads_the_dr_inbox(primary, dr, observer):
     # Given the primary's alert topic and the DR stack's drill inbox
     topic = _properties(primary, "PrimaryRegion/Services/Alerts/Topic/Resource")["TopicName"]
     queue = _properties(dr, "DrRegion/DrillInbox/Queue/Resource")["QueueName"]
     # Then the probe publishes its canary into that topic and looks for the forwarded copy in that queue
-    env = _probe_env(global_, "Sns")
+    env = _probe_env(observer, "Sns")
     assert env["SOURCE_TOPIC_ARN"] == f"arn:aws:sns:us-east-1:{ACCOUNT}:{topic}"
     assert env["INBOX_QUEUE_URL"] == f"https://sqs.us-west-2.amazonaws.com/{ACCOUNT}/{queue}"
 
@@ -271,30 +323,30 @@ def test_the_dr_inbox_admits_the_canaries_the_sns_probes_code_publishes(dr):
     )
 
 
-def test_the_ssm_probes_canary_is_under_the_paths_the_replicator_copies(primary, dr, global_):
+def test_the_ssm_probes_canary_is_under_the_paths_the_replicator_copies(primary, dr, observer):
     # Then the canary is below the replicator's source path and its copy where DR's functions read
-    env = _probe_env(global_, "Ssm")
+    env = _probe_env(observer, "Ssm")
     replicator = _properties(primary, "PrimaryRegion/ParameterReplication/Replicator/Function/Resource")
     paths = replicator["Environment"]["Variables"]
-    dr_health = _properties(dr, "DrRegion/Services/OrderService/Health/Function/Resource")
+    dr_orders = _properties(dr, "DrRegion/Services/OrderService/Orders/Function/Resource")
     assert env["SOURCE_PARAMETER"].startswith(paths["SOURCE_PATH"])
     assert (
         env["TARGET_PARAMETER"] == paths["TARGET_PATH"] + env["SOURCE_PARAMETER"][len(paths["SOURCE_PATH"]) :]
     )
-    assert paths["TARGET_PATH"] == dr_health["Environment"]["Variables"]["PARAMETER_PATH"]
+    assert paths["TARGET_PATH"] == dr_orders["Environment"]["Variables"]["PARAMETER_PATH"]
 
 
-def test_the_probes_use_each_regions_key_by_the_alias_that_region_creates(primary, dr, global_):
+def test_the_probes_use_each_regions_key_by_the_alias_that_region_creates(primary, dr, observer):
     # Then every key statement of the probes names the alias its region's stack gives its key
     aliases = {
         "us-east-1": _properties(primary, "PrimaryRegion/Key/Key/Alias/Resource")["AliasName"],
         "us-west-2": _properties(dr, "DrRegion/Key/Key/Alias/Resource")["AliasName"],
     }
-    assert _probe_env(global_, "Ssm")["SOURCE_KEY_ID"] == aliases["us-east-1"]
+    assert _probe_env(observer, "Ssm")["SOURCE_KEY_ID"] == aliases["us-east-1"]
     key_statements = [
         statement
         for probe in ("Dynamodb", "S3", "Sns", "Ssm")
-        for statement in _properties(global_, f"{PROBE_FUNCTIONS}/{probe}/Role/DefaultPolicy/Resource")[
+        for statement in _properties(observer, f"{PROBE_FUNCTIONS}/{probe}/Role/DefaultPolicy/Resource")[
             "PolicyDocument"
         ]["Statement"]
         if "kms:ResourceAliases" in json.dumps(statement)
@@ -305,10 +357,32 @@ def test_the_probes_use_each_regions_key_by_the_alias_that_region_creates(primar
         assert statement["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"] == aliases[region]
 
 
-def test_the_failover_probe_invokes_the_order_function_dr_creates_and_reads_its_health_url(dr, global_):
-    # Then the failover probe invokes DR's order function and reads DR's health URL, looked up by name
-    env = _probe_env(global_, "Failover")
+def test_the_failover_probe_invokes_the_order_function_dr_creates(dr, observer):
+    # Then the failover probe invokes DR's order function, by the name the DR stack gives it
     dr_orders = _properties(dr, "DrRegion/Services/OrderService/Orders/Function/Resource")
-    assert env["DR_ORDER_FUNCTION_NAME"] == dr_orders["FunctionName"]
-    (lookup_id, _) = at_path(global_, "Global/Failover/UsWest2HealthUrl/Call/Resource/Default")
-    assert env["DR_HEALTH_URL"] == {"Fn::GetAtt": [lookup_id, "FunctionUrl"]}
+    assert _probe_env(observer, "Failover")["DR_ORDER_FUNCTION_NAME"] == dr_orders["FunctionName"]
+
+
+def test_the_failover_probe_calls_the_health_route_dr_serves_by_drs_own_name(dr, observer):
+    # Given the DR stack's own name and its anonymous health route
+    (_, regional) = at_path(dr, "DrRegion/Services/Api/RegionalDomain/Resource")
+    (health_route,) = [
+        route["Properties"]["RouteKey"]
+        for route in dr.find_resources("AWS::ApiGatewayV2::Route").values()
+        if route["Properties"]["AuthorizationType"] == "NONE"
+    ]
+    method, path = health_route.split(" ")
+    # Then the probe GETs that route on that name: DR's own health, not whichever region DNS picks
+    assert method == "GET"
+    assert (
+        _probe_env(observer, "Failover")["DR_HEALTH_URL"]
+        == f"https://{regional['Properties']['DomainName']}{path}"
+    )
+
+
+def test_the_failover_probe_reads_each_regions_check_by_the_ids_the_observer_looks_up(observer):
+    # Then the probe is told region=ID for both regions, each the value of that region's lookup
+    lookups = _health_check_id_lookups(observer)
+    assert render(_probe_env(observer, "Failover")["HEALTH_CHECK_IDS"]) == ",".join(
+        f"{region}=<{lookup_id}.Parameter.Value>" for region, lookup_id in lookups.items()
+    )

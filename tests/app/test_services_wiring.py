@@ -1,8 +1,9 @@
 """How the regional services of the two stacks meet: each region's alerts reach the other region's
 topic through its forwarder, once, never back (seed failure 4: a cross-region subscription that did
-not exist); people hear every alert when configured; no parameter value is in any template (seed
-failure 5); the DR functions read the DR replica, the DR path and the DR key, where replication puts
-the copies (seed failures 7 and 20). What one construct does alone is tested in tests/constructs/."""
+not exist), and the routing stack's alerts reach the observer's topic when the observer is not in
+us-east-1; people hear every alert when configured; no parameter value is in any template (seed
+failure 5); the DR order function reads the DR replica, the DR path and the DR key, where replication
+puts the copies (seed failures 7 and 20). What one construct does alone is tested in tests/constructs/."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from tests.aws_rules.sns_filter import matches
 from tests.cfn import at_path, only, render
 from tests.conftest import ACCOUNT, Synthesized, synthesize
 
-PRIMARY, DR = "us-east-1", "us-west-2"
+PRIMARY, DR, OBSERVER = "us-east-1", "us-west-2", "us-east-2"
 TOPIC = "{stack}/Services/Alerts/Topic/Resource"
 FORWARDER = "{stack}/Services/AlertForwarder/Forwarder/Function/Resource"
+ROUTING_FORWARDER = "Observer/RoutingAlertForwarder/Forwarder/Function"
 EMAIL = "oncall@acme-corp.net"
 HTTPS_ENDPOINT = "https://hooks.acme-corp.net/alerts"
 REGIONS = pytest.mark.parametrize(
@@ -128,12 +130,13 @@ def _delivers(subscription: dict[str, Any], attributes: dict[str, Any]) -> bool:
     return matches(subscription.get("FilterPolicy"), attributes)
 
 
-def test_every_cross_region_subscription_delivers_an_alarm_notification_without_attributes(primary):
-    # Given the forwarders' subscriptions to the other region's topic
-    forwarders = _subscriptions(primary, "lambda")
-    assert len(forwarders) == 2
-    # When CloudWatch publishes an alarm (no message attributes) into either topic
-    # Then SNS delivers it to the other region's forwarder: an attribute-scope policy, even
+def test_every_cross_region_subscription_delivers_an_alarm_notification_without_attributes(primary, observer):
+    # Given the forwarders' subscriptions to the other region's topic, and the observer's to the
+    # routing topic
+    forwarders = _subscriptions(primary, "lambda") + _subscriptions(observer, "lambda")
+    assert len(forwarders) == 3
+    # When CloudWatch publishes an alarm (no message attributes) into any of those topics
+    # Then SNS delivers it to the forwarder: an attribute-scope policy, even
     # {"exists": false}, never matches a message without attributes (SNS docs, "Key matching")
     for subscription in forwarders:
         assert _delivers(subscription, ALARM_ATTRIBUTES)
@@ -166,24 +169,95 @@ def test_the_dr_drill_inbox_receives_only_drill_canaries_from_the_dr_topic(dr, p
     assert _subscriptions(primary, "sqs") == []
 
 
+def _routing_topic_arn(routing: Template) -> str:
+    (topic_id, _) = at_path(routing, "Routing/Alerts/Topic/Resource")
+    return _arn(routing.to_json()["Resources"], {"Ref": topic_id}, PRIMARY)
+
+
+def test_the_observers_forwarder_is_subscribed_to_the_routing_topic_in_us_east_1(routing, observer):
+    # Given the topic the routing stack deploys, where its health-check alarms notify
+    routing_topic = _routing_topic_arn(routing)
+    # Then the observer stack, deployed after it, subscribes its forwarder to that topic by name, in
+    # us-east-1, unfiltered: an alarm notification carries no attributes
+    (forwarder_id, _) = at_path(observer, f"{ROUTING_FORWARDER}/Resource")
+    assert _subscriptions(observer, "lambda") == [
+        {
+            "Protocol": "lambda",
+            "TopicArn": routing_topic,
+            "Region": PRIMARY,
+            "Endpoint": {"Fn::GetAtt": [forwarder_id, "Arn"]},
+        }
+    ]
+
+
+def test_the_observers_forwarder_may_be_invoked_by_the_routing_topic_only(routing, observer):
+    (_, permission) = at_path(observer, f"{ROUTING_FORWARDER}/InvokedByOtherRegionAlerts")
+    assert (permission["Properties"]["Principal"], permission["Properties"]["SourceArn"]) == (
+        "sns.amazonaws.com",
+        _routing_topic_arn(routing),
+    )
+
+
+def test_the_observers_forwarder_publishes_the_routing_alerts_into_the_observer_topic(observer):
+    (topic_id, _) = at_path(observer, "Observer/Alerts/Topic/Resource")
+    (_, forwarder) = at_path(observer, f"{ROUTING_FORWARDER}/Resource")
+    variables = forwarder["Properties"]["Environment"]["Variables"]
+    assert (variables["TARGET_TOPIC_ARN"], variables["SOURCE_REGION"]) == ({"Ref": topic_id}, PRIMARY)
+
+
+@pytest.fixture(scope="module")
+def observer_in_us_east_1(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app with us-west-2 primary and us-east-1 DR: the observer, in DR by default, is in us-east-1."""
+    return synthesize(tmp_path_factory.mktemp("swapped"), primaryRegion=DR, drRegion=PRIMARY)
+
+
+def test_an_observer_in_us_east_1_forwards_nothing(observer_in_us_east_1):
+    # Given the observer in us-east-1, the routing topic's own region
+    platform = observer_in_us_east_1.platform
+    assert platform.observer.region == platform.routing.region == PRIMARY
+    # Then it has no forwarder and subscribes to nothing: people hear the routing topic itself
+    template = observer_in_us_east_1.template(platform.observer)
+    assert _subscriptions(template) == []
+    template.resource_count_is("AWS::Lambda::Permission", 0)
+    assert not [
+        logical_id
+        for logical_id, resource in template.to_json()["Resources"].items()
+        if "RoutingAlertForwarder" in resource["Metadata"]["aws:cdk:path"]
+    ]
+
+
 # --- People hear every alert when configured ------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def configured(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The app with the optional settings of this file set: on-call endpoints and reservations."""
+    """The app with the optional settings of this file set: on-call endpoints, a reservation and an
+    observer region of its own."""
     return synthesize(
         tmp_path_factory.mktemp("configured"),
         alertEmail=EMAIL,
         alertHttpsEndpoint=HTTPS_ENDPOINT,
         orderFunctionConcurrency=20,
-        healthFunctionConcurrency=2,
         lambdaConcurrencyQuota=1000,
+        observerRegion=OBSERVER,
     )
 
 
-def test_no_person_is_subscribed_without_on_call_configuration(primary, dr, global_):
-    for template in (primary, dr, global_):
+def test_a_configured_observer_region_gets_the_routing_alerts_from_us_east_1(configured):
+    # Given observerRegion us-east-2, neither app region
+    platform = configured.platform
+    assert platform.observer.region == OBSERVER
+    # Then the observer there subscribes its forwarder to the routing topic in us-east-1
+    observer = configured.template(platform.observer)
+    (subscription,) = _subscriptions(observer, "lambda")
+    assert (subscription["TopicArn"], subscription["Region"]) == (
+        _routing_topic_arn(configured.template(platform.routing)),
+        PRIMARY,
+    )
+
+
+def test_no_person_is_subscribed_without_on_call_configuration(primary, dr, routing, observer):
+    for template in (primary, dr, routing, observer):
         # Only the forwarders and the drill's inbox
         assert {s["Protocol"] for s in _subscriptions(template)} <= {"lambda", "sqs"}
 
@@ -191,11 +265,11 @@ def test_no_person_is_subscribed_without_on_call_configuration(primary, dr, glob
 def test_the_on_call_email_and_https_endpoint_subscribe_to_every_alert_topic(configured):
     # Given an on-call address and an HTTPS endpoint are configured
     platform = configured.platform
-    for stack in (platform.primary, platform.dr, platform.global_):
+    for stack in (platform.primary, platform.dr, platform.routing, platform.observer):
         template = configured.template(stack)
         topics = template.find_resources("AWS::SNS::Topic")
         assert topics, stack.stack_name
-        # Then each alert topic of each region, the global one included, has both, unfiltered
+        # Then each alert topic of each region, the routing and observer ones included, has both, unfiltered
         for topic_id in topics:
             people = {
                 (s["Protocol"], render(s["Endpoint"]), "FilterPolicy" in s)
@@ -209,13 +283,18 @@ def test_the_on_call_email_and_https_endpoint_subscribe_to_every_alert_topic(con
 
 
 def test_no_template_declares_a_parameter_of_the_replicated_paths(synthesized):
-    # The one parameter a template declares is the DNS stack's hosted zone ID: public, not replicated.
+    # The parameters templates declare are the DNS stack's hosted zone ID and the routing stack's
+    # health check IDs: public IDs, under those stacks' own paths, not replicated.
     declared = {
         (stack.stack_name, resource["Properties"]["Name"])
         for stack in synthesized.stacks
         for resource in synthesized.template(stack).find_resources("AWS::SSM::Parameter").values()
     }
-    assert declared == {("dev-us-east-1-orders-dns-v1", "/dev-us-east-1-orders-dns-v1/hosted-zone-id")}
+    assert declared == {
+        ("dev-us-east-1-orders-dns-v1", "/dev-us-east-1-orders-dns-v1/hosted-zone-id"),
+        ("dev-us-east-1-orders-routing-v1", "/dev-us-east-1-orders-routing-v1/health-check-id/us-east-1"),
+        ("dev-us-east-1-orders-routing-v1", "/dev-us-east-1-orders-routing-v1/health-check-id/us-west-2"),
+    }
 
 
 def _keys(value: Any):
@@ -256,15 +335,15 @@ def test_no_custom_resource_carries_a_parameter_value_or_secure_string(synthesiz
         assert "securestring" not in json.dumps(properties).lower(), name
 
 
-# --- Each region's functions on their own replica, path and key -----------------------------------
+# --- Each region's order function on its own replica, path and key ------------------------------
 
 
-def _function(template: Template, stack_id: str, name: str) -> dict[str, Any]:
-    return at_path(template, f"{stack_id}/Services/OrderService/{name}/Function/Resource")[1]["Properties"]
+def _function(template: Template, stack_id: str) -> dict[str, Any]:
+    return at_path(template, f"{stack_id}/Services/OrderService/Orders/Function/Resource")[1]["Properties"]
 
 
-def _statements(template: Template, stack_id: str, name: str) -> list[dict[str, Any]]:
-    (_, policy) = at_path(template, f"{stack_id}/Services/OrderService/{name}/Role/DefaultPolicy/Resource")
+def _statements(template: Template, stack_id: str) -> list[dict[str, Any]]:
+    (_, policy) = at_path(template, f"{stack_id}/Services/OrderService/Orders/Role/DefaultPolicy/Resource")
     return policy["Properties"]["PolicyDocument"]["Statement"]
 
 
@@ -277,26 +356,37 @@ def test_each_regions_order_function_works_on_its_regions_replica_of_the_global_
     table_name = table["Properties"]["TableName"]
     assert {r["Region"] for r in table["Properties"]["Replicas"]} == {PRIMARY, DR}
     # Then each region's order function is told that table in its own region
-    variables = _function(request.getfixturevalue(stack), stack_id, "Orders")["Environment"]["Variables"]
+    variables = _function(request.getfixturevalue(stack), stack_id)["Environment"]["Variables"]
     assert (variables["TABLE_NAME"], variables["TABLE_REGION"]) == (table_name, region)
 
 
 @REGIONS
-def test_each_regions_functions_run_in_every_configured_zone(request, config, stack, stack_id, region):
+def test_each_regions_order_function_reads_the_fences_of_exactly_the_app_regions(
+    request, primary, stack, stack_id, region
+):
+    # Given the regions the global table has replicas in
+    (_, table) = only(primary, "AWS::DynamoDB::GlobalTable")
+    replicas = {r["Region"] for r in table["Properties"]["Replicas"]}
+    # Then the order function's health route reports the fences of those regions, its own included
+    variables = _function(request.getfixturevalue(stack), stack_id)["Environment"]["Variables"]
+    assert set(variables["APP_REGIONS"].split(",")) == replicas
+
+
+@REGIONS
+def test_each_regions_order_function_runs_in_every_configured_zone(request, config, stack, stack_id, region):
     # Given the zones the config gives the region
     template = request.getfixturevalue(stack)
     zones = (config.primary if region == PRIMARY else config.dr).availability_zones
     resources = template.to_json()["Resources"]
-    # Then the order and health functions have a subnet in each
-    for name in ("Orders", "Health"):
-        subnets = _function(template, stack_id, name)["VpcConfig"]["SubnetIds"]
-        placed = [resources[subnet["Ref"]]["Properties"]["AvailabilityZone"] for subnet in subnets]
-        assert sorted(placed) == sorted(zones), name
+    # Then the order function has a subnet in each
+    subnets = _function(template, stack_id)["VpcConfig"]["SubnetIds"]
+    placed = [resources[subnet["Ref"]]["Properties"]["AvailabilityZone"] for subnet in subnets]
+    assert sorted(placed) == sorted(zones)
 
 
-def test_dr_functions_read_only_the_dr_parameter_path_and_the_dr_key(dr):
-    # Given the DR health function's statements on SSM and on keys
-    statements = _statements(dr, "DrRegion", "Health")
+def test_the_dr_order_function_reads_only_the_dr_parameter_path_and_the_dr_key(dr):
+    # Given the DR order function's statements on SSM and on keys
+    statements = _statements(dr, "DrRegion")
     (key_id, _) = only(dr, "AWS::KMS::Key")
     path = "arn:aws:ssm:us-west-2:123456789012:parameter/dev-us-west-2-orders-v1"
     # Then it reads the DR path only, and decrypts with the DR key only through SSM in DR
@@ -305,24 +395,29 @@ def test_dr_functions_read_only_the_dr_parameter_path_and_the_dr_key(dr):
     (decrypt,) = [s for s in statements if s["Action"] == "kms:Decrypt"]
     assert decrypt["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.us-west-2.amazonaws.com"}}
-    # And no DR order or health function names the primary region but in the global table's name
-    (table_name,) = {
-        _function(dr, "DrRegion", name)["Environment"]["Variables"]["TABLE_NAME"]
-        for name in ("Orders", "Health")
-    }
-    for name in ("Orders", "Health"):
-        text = json.dumps([_function(dr, "DrRegion", name), _statements(dr, "DrRegion", name)])
-        assert PRIMARY not in text.replace(table_name, "<table>"), name
 
 
-def test_replicated_parameters_land_where_dr_functions_read_them_under_a_key_they_may_use(primary, dr):
+def test_the_dr_order_function_names_the_primary_only_in_the_table_name_and_the_app_regions(dr):
+    # Given the DR order function, its environment and its statements
+    function = _function(dr, "DrRegion")
+    variables = function["Environment"]["Variables"]
+    text = json.dumps([function, _statements(dr, "DrRegion")])
+    # Then the primary region shows only in the global table's name and in the regions whose fences
+    # it reads from its own replica: nothing reaches into the primary
+    text = text.replace(variables["TABLE_NAME"], "<table>").replace(variables["APP_REGIONS"], "<regions>")
+    assert PRIMARY not in text
+
+
+def test_replicated_parameters_land_where_the_dr_order_function_reads_them_under_a_key_it_may_use(
+    primary, dr
+):
     # Given where the primary's replicator writes
     (_, replicator) = at_path(primary, "PrimaryRegion/ParameterReplication/Replicator/Function/Resource")
     target = replicator["Properties"]["Environment"]["Variables"]
-    # Then it is the DR region, the path the DR health function reads
-    health = _function(dr, "DrRegion", "Health")["Environment"]["Variables"]
-    assert (target["TARGET_REGION"], target["TARGET_PATH"]) == (DR, health["PARAMETER_PATH"])
-    # And the copies are encrypted with the DR key by its alias, the key the DR health function decrypts with
+    # Then it is the DR region, the path the DR order function's health route reads
+    orders = _function(dr, "DrRegion")["Environment"]["Variables"]
+    assert (target["TARGET_REGION"], target["TARGET_PATH"]) == (DR, orders["PARAMETER_PATH"])
+    # And the copies are encrypted with the DR key by its alias, the key the DR order function decrypts with
     (key_id, _) = only(dr, "AWS::KMS::Key")
     dr.has_resource_properties(
         "AWS::KMS::Alias",
@@ -338,13 +433,11 @@ def test_no_function_reserves_concurrency_by_default(synthesized):
             assert "ReservedConcurrentExecutions" not in function["Properties"], stack.stack_name
 
 
-def test_configured_reservations_reach_both_regions_functions(configured):
-    # Given reservations the account's quota leaves room for (tests/test_config.py checks the quota)
+def test_a_configured_reservation_reaches_both_regions_order_functions(configured):
+    # Given a reservation the account's quota leaves room for (tests/test_config.py checks the quota)
     for stack, stack_id in (
         (configured.platform.primary, "PrimaryRegion"),
         (configured.platform.dr, "DrRegion"),
     ):
-        template = configured.template(stack)
-        # Then each region's order and health functions reserve their own
-        assert _function(template, stack_id, "Orders")["ReservedConcurrentExecutions"] == 20
-        assert _function(template, stack_id, "Health")["ReservedConcurrentExecutions"] == 2
+        # Then each region's order function reserves it
+        assert _function(configured.template(stack), stack_id)["ReservedConcurrentExecutions"] == 20

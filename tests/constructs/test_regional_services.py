@@ -1,6 +1,6 @@
 """RegionalServices: what both regions run the same way, composed from other constructs. A smoke
-test of what it wires together (names, key, topic, zone, thresholds, the other region); each part
-has its own construct test."""
+test of what it wires together (names, key, topic, zone, the API's names, issuer and health path,
+thresholds, the other region); each part has its own construct test."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.cfn import at_path
 from tests.conftest import ACCOUNT, bare_stack, default_context, masked
 
 API_DOMAIN = "api.orders-dr.internal.test"
+REGIONAL_DOMAIN = "api-us-west-2.orders-dr.internal.test"
 ZONE_PARAMETER = "/dev-us-east-1-orders-dns-v1/hosted-zone-id"
 
 
@@ -72,7 +73,6 @@ def test_the_alert_topic_has_the_regions_name_and_key(template):
     ("path", "name"),
     [
         ("OrderService/Orders", "dev-us-west-2-orders-v1"),
-        ("OrderService/Health", "dev-us-west-2-health-v1"),
         ("AlertForwarder/Forwarder", "dev-us-west-2-alert-forwarder-v1"),
     ],
 )
@@ -88,27 +88,62 @@ def test_each_function_has_the_regions_name_and_logs_under_its_key_for_the_confi
     }
 
 
-def test_the_api_serves_the_shared_domain_with_a_certificate_validated_in_the_zone_read_by_name(template):
-    # Then the zone's ID is read at deploy time from the parameter the DNS stack writes
+def _zone_id(template: Template) -> dict[str, Any]:
+    return {"Fn::GetAtt": [_id(template, "Services/ZoneLookup/Call/Resource/Default"), "Parameter.Value"]}
+
+
+def test_the_zone_is_read_at_deploy_time_by_the_name_the_dns_stack_publishes_it_under(template):
     call = json.loads(_props(template, "Services/ZoneLookup/Call/Resource/Default")["Update"])
     assert (call["action"], call["region"], call["parameters"]) == (
         "getParameter",
         "us-east-1",
         {"Name": ZONE_PARAMETER},
     )
-    # And the certificate for the shared API domain is validated in that zone
+
+
+def test_one_certificate_covers_the_shared_and_this_regions_name_validated_in_the_zone(template):
+    # Then the certificate names the shared API domain and this region's own, both validated in the zone
     certificate = _props(template, "Services/Api/Certificate/Resource")
-    assert (certificate["DomainName"], certificate["ValidationMethod"]) == (API_DOMAIN, "DNS")
+    assert (certificate["DomainName"], certificate["SubjectAlternativeNames"]) == (
+        API_DOMAIN,
+        [REGIONAL_DOMAIN],
+    )
     assert certificate["DomainValidationOptions"] == [
-        {
-            "DomainName": API_DOMAIN,
-            "HostedZoneId": {
-                "Fn::GetAtt": [_id(template, "Services/ZoneLookup/Call/Resource/Default"), "Parameter.Value"]
-            },
-        }
+        {"DomainName": name, "HostedZoneId": _zone_id(template)} for name in (API_DOMAIN, REGIONAL_DOMAIN)
     ]
-    # And the API's custom domain is the configured one
-    template.has_resource_properties("AWS::ApiGatewayV2::DomainName", {"DomainName": API_DOMAIN})
+
+
+def test_the_api_serves_the_shared_name_and_this_regions_own(template):
+    domains = template.find_resources("AWS::ApiGatewayV2::DomainName").values()
+    assert sorted(d["Properties"]["DomainName"] for d in domains) == [REGIONAL_DOMAIN, API_DOMAIN]
+
+
+def test_this_regions_own_name_is_published_in_the_zone(template):
+    # Then the A alias record of the regional name, the name the routing stack's checks call, is in
+    # the zone read by name
+    record = _props(template, "Services/Api/RegionalRecord/Resource")
+    assert (record["Name"], record["Type"], record["HostedZoneId"]) == (
+        f"{REGIONAL_DOMAIN}.",
+        "A",
+        _zone_id(template),
+    )
+
+
+def test_the_order_routes_take_jwts_of_the_configured_issuer_and_audiences(tuned, template):
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {"JwtConfiguration": {"Issuer": tuned.auth.issuer, "Audience": list(tuned.auth.audiences)}},
+    )
+
+
+def test_the_api_routes_the_configured_health_path_the_order_function_is_told(tuned, template):
+    # Then the anonymous route is the configured path, and the function routes that same path
+    health_path = tuned.traffic.health_path
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Route", {"RouteKey": f"GET {health_path}", "AuthorizationType": "NONE"}
+    )
+    function = _props(template, "Services/OrderService/Orders/Function/Resource")
+    assert function["Environment"]["Variables"]["HEALTH_PATH"] == health_path
 
 
 def test_the_api_invokes_this_regions_order_function(template):
@@ -134,10 +169,10 @@ def test_the_forwarder_takes_the_other_regions_alerts_into_this_regions_topic(te
 
 
 def test_the_api_and_every_function_are_alarmed_with_the_configured_thresholds(template):
-    # Then the API and its three functions are monitored, with apiLatencyP90Ms from the config
+    # Then the API and its two functions are monitored, with apiLatencyP90Ms from the config
     alarms = _alarms(template)
     prefix = "dev-us-west-2-orders-v1"
-    for function in ("orders", "health", "alert-forwarder"):
+    for function in ("orders", "alert-forwarder"):
         assert f"{prefix}-{function}-Fault-Count-Critical" in alarms
         assert f"{prefix}-{function}-Throttled-Count-Critical" in alarms
     assert f"{prefix}-api-Fault-Count-Critical" in alarms
@@ -157,15 +192,15 @@ def test_table_replication_to_the_other_region_is_alarmed_with_the_configured_th
 def test_every_alarm_notifies_this_regions_topic_on_alarm_and_on_recovery(template):
     topic = _id(template, "Services/Alerts/Topic/Resource")
     alarms = _alarms(template)
-    # The API's 2, three functions' 6, the table's 1 and the forwarder's dead-letter queue's 2
-    assert len(alarms) == 11
+    # The API's 2, two functions' 4, the table's 1 and the forwarder's dead-letter queue's 2
+    assert len(alarms) == 9
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": topic}], name
         assert alarm["OKActions"] == [{"Ref": topic}], name
 
 
 def test_no_dashboard_is_made_in_a_region(template):
-    # The unified dashboard in the global stack shows both regions.
+    # The unified dashboard in the observer stack shows both regions.
     template.resource_count_is("AWS::CloudWatch::Dashboard", 0)
 
 

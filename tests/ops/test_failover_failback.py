@@ -101,11 +101,9 @@ def test_a_failback_dry_run_deletes_nothing(failed_over: World) -> None:
     # When the operator asks for a dry run
     code = world.run("failback", "--dry-run")
 
-    # Then it says what it would delete, and the fences stay
-    assert (
-        "would delete control#fence#us-east-1, control#fence#us-west-2 from dev-us-east-1-orders-v1 "
-        "through us-east-1, then through us-west-2 (best effort)"
-    ) in world.out
+    # Then it says what it would write, and the fences stay
+    assert 'would put {"order_id": "control#fence#us-west-2"' in world.out
+    assert "and delete control#fence#us-east-1 in dev-us-east-1-orders-v1 through us-east-1" in world.out
     assert world.fence(PRIMARY, via=PRIMARY) is not None
     assert world.fence(PRIMARY, via=DR) is not None
     assert code == 0
@@ -115,16 +113,50 @@ def test_a_failed_best_effort_delete_in_dr_does_not_stop_the_failback(failed_ove
     # Given DR's DynamoDB refusing the delete
     world = failed_over
     stubber = Stubber(world.aws.client("dynamodb", DR))
-    stubber.add_client_error("delete_item", "InternalServerError", "impaired", http_status_code=500)
+    stubber.add_client_error("put_item", "InternalServerError", "impaired", http_status_code=500)
     world.stubs.append(stubber)
 
     # When the operator fails back
     code = world.run("failback")
 
-    # Then the primary's replica is clear, the report says the DR delete failed, and it exits 0
+    # Then the primary's replica is clear, the report says the DR write failed, and it exits 0
     assert world.fence(PRIMARY, via=PRIMARY) is None
     assert (
-        "failback: the same delete through us-west-2 (best effort): failed: InternalServerError: impaired"
+        "failback: the same write through us-west-2 (best effort): failed: InternalServerError: impaired"
         in (world.out)
     )
     assert code == 0
+
+
+def test_dr_refuses_writes_from_the_failback_until_the_ttl_after_dns_moved(failed_over: World) -> None:
+    # Given a failed-over world whose name servers answer the primary only after 30 s
+    world = failed_over
+    world.delays = dict.fromkeys(SERVERS, 30.0)
+
+    # When the operator fails back
+    code = world.run("failback")
+
+    # Then DR was fenced in the same write that lifted the primary's fence, and its own fence was
+    # lifted only after every server answered the primary and the records' 15 s TTL passed:
+    # at no moment did both regions take writes
+    assert world.clock.slept[-1] == 15
+    lifted = world.out.index("failback: delete control#fence#us-west-2")
+    assert world.out.index("answers api-us-east-1.orders-dr.internal.test.") < lifted
+    assert world.fence(DR, via=PRIMARY) is None
+    assert code == 0
+
+
+def test_dr_stays_fenced_when_dns_does_not_move_in_time(failed_over: World) -> None:
+    # Given name servers that keep answering DR (the fake Route 53 keeps seeing the primary fenced)
+    world = failed_over
+    world.delays = dict.fromkeys(SERVERS, 0.0)
+    world.route53.primary_fenced = lambda: True
+
+    # When the operator fails back with a short timeout
+    code = world.run("failback", "--timeout", "30")
+
+    # Then the primary is unfenced, DR is fenced (it refuses writes while clients may still reach it)
+    assert world.fence(PRIMARY, via=PRIMARY) is None
+    assert world.fence(DR, via=PRIMARY) is not None
+    assert "us-west-2 stays fenced" in world.out
+    assert code == 5
