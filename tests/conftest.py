@@ -53,6 +53,21 @@ def _load_botocore_file_once(loader: botocore.loaders.JSONFileLoader, file_path:
 
 botocore.loaders.JSONFileLoader.load_file = _load_botocore_file_once  # type: ignore[method-assign]
 
+# Likewise the scan of botocore's data folders for the services it knows, which every new session
+# repeats (hundreds of directories, stat by stat).
+_listed_botocore_services: dict[tuple[tuple[str, ...], str], Any] = {}
+_list_botocore_services = botocore.loaders.Loader.list_available_services
+
+
+def _list_botocore_services_once(loader: botocore.loaders.Loader, type_name: str) -> Any:
+    key = (tuple(loader.search_paths), type_name)
+    if key not in _listed_botocore_services:
+        _listed_botocore_services[key] = _list_botocore_services(loader, type_name)
+    return _listed_botocore_services[key]
+
+
+botocore.loaders.Loader.list_available_services = _list_botocore_services_once  # type: ignore[method-assign]
+
 
 @pytest.fixture(scope="session")
 def config() -> AppConfig:
