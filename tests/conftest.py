@@ -18,6 +18,7 @@ import aws_cdk as cdk
 import botocore.loaders
 import pytest
 from aws_cdk.assertions import Template
+from filelock import FileLock
 from syrupy.extensions.json import JSONSnapshotExtension
 
 import app as app_entry
@@ -152,7 +153,20 @@ def synthesize(outdir: Path, **context: Any) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+    """The app with cdk.json's defaults, synthesized once per run: the first xdist worker writes
+    the cloud assembly, the others build the same construct tree (cheap) and read its templates."""
+    shared = tmp_path_factory.getbasetemp().parent
+    outdir = shared / "cdk.out-defaults"
+    failure = shared / "cdk.out-defaults.synth-error"
+    with FileLock(f"{outdir}.lock"):
+        if (outdir / "manifest.json").is_file():
+            app = cdk.App(context=default_context(), outdir=str(tmp_path_factory.mktemp("unused")))
+            error = RuntimeError(failure.read_text()) if failure.is_file() else None
+            return Synthesized(platform=app_entry.build(app), outdir=outdir, synth_error=error)
+        synthesized = synthesize(outdir)
+        if synthesized.synth_error is not None:
+            failure.write_text(str(synthesized.synth_error))
+        return synthesized
 
 
 @pytest.fixture(scope="session")
