@@ -50,6 +50,7 @@ CONTEXT_KEYS = (
     "logRetentionDays",
     "powertoolsLayerVersion",
     "databaseInstanceType",
+    "replicaInstanceType",
     "parameterReconcileMinutes",
     "deadLetterMaxAgeSeconds",
     "drillEveryHours",
@@ -84,7 +85,10 @@ ALARM_THRESHOLD_KEYS = (
     "s3ReplicationLatencySeconds",  # maximum per minute
     "s3PendingOperations",  # operations waiting to replicate
 )
-RPO_STORES = ("dynamodb", "s3", "sns", "ssm")
+# Every store with a recovery-point target. The drill measures the first four by canary;
+# PostgreSQL's lag is the DR replica's ReplicaLag metric.
+RPO_STORES = ("dynamodb", "s3", "sns", "ssm", "postgres")
+DRILL_STORES = ("dynamodb", "s3", "sns", "ssm")
 
 # Lambda keeps this many executions of each account and region unreserved: a reservation that
 # would leave fewer fails the deploy. https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
@@ -193,6 +197,8 @@ class AppConfig:
     egress: Egress
     compute: ComputeConfig
     database_instance_type: str
+    # The DR region's read replica: it must keep up with the primary's write rate.
+    replica_instance_type: str
     operations: OperationsConfig
     traffic: TrafficConfig
     auth: AuthConfig
@@ -236,7 +242,8 @@ class AppConfig:
             dr=RegionConfig(dr_region, _zones_of(zones, dr_region), dr_cidr),
             egress=_egress(context),
             compute=_compute(context),
-            database_instance_type=_instance_type(context),
+            database_instance_type=_instance_type(context, "databaseInstanceType"),
+            replica_instance_type=_instance_type(context, "replicaInstanceType"),
             operations=OperationsConfig(
                 parameter_reconcile_minutes=_integer(context, "parameterReconcileMinutes", 5, 1440),
                 dead_letter_max_age_seconds=_integer(context, "deadLetterMaxAgeSeconds", 60, 1_209_600),
@@ -386,12 +393,10 @@ def _egress(context: Mapping[str, Any]) -> Egress:
         raise ConfigError("egress", f"'{value}' is not allowed; use 'endpoints' or 'nat'") from None
 
 
-def _instance_type(context: Mapping[str, Any]) -> str:
-    value = _text(context, "databaseInstanceType")
+def _instance_type(context: Mapping[str, Any], key: str) -> str:
+    value = _text(context, key)
     if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", value):
-        raise ConfigError(
-            "databaseInstanceType", f"'{value}' is not an instance type like m7g.large (without 'db.')"
-        )
+        raise ConfigError(key, f"'{value}' is not an instance type like m7g.large (without 'db.')")
     return value
 
 

@@ -74,6 +74,12 @@ class SharedNames:
     orders_table: str
     replication_role: str
     dashboard: str
+    # PostgreSQL: the primary instance, its secret (replicated to DR under the same name), and the
+    # DR region's read replica with its stack.
+    database_instance: str
+    database_secret: str
+    database_replica: str
+    database_replica_stack: str
 
     @classmethod
     def of(cls, config: AppConfig) -> SharedNames:
@@ -97,4 +103,8 @@ class SharedNames:
             orders_table=naming.name(Kind.DYNAMODB_TABLE, "orders", region=home),
             replication_role=naming.name(Kind.IAM_ROLE, "orderdata-replication", region=home),
             dashboard=naming.name(Kind.DASHBOARD, "orders-dr", region=observer),
+            database_instance=naming.name(Kind.RDS_INSTANCE, "orders-db", region=home),
+            database_secret=naming.name(Kind.SECRET, "orders-db-admin", region=home),
+            database_replica=naming.name(Kind.RDS_INSTANCE, "orders-db-replica", region=config.dr.name),
+            database_replica_stack=naming.name(Kind.STACK, "orders-db-replica", region=config.dr.name),
         )

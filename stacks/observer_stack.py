@@ -14,7 +14,7 @@ from dr_constructs.replication_alarms import ReplicationAlarms
 from dr_constructs.secure_bucket import ReplicationToRegion
 from dr_constructs.service_function import FunctionDefaults, log_retention
 from dr_constructs.unified_dashboard import DashboardRegion, ObjectReplication, UnifiedDashboard
-from dr_core.config import GLOBAL_REGION, RPO_STORES, AppConfig
+from dr_core.config import DRILL_STORES, GLOBAL_REGION, AppConfig
 from dr_core.naming import Kind
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
@@ -113,7 +113,7 @@ class ObserverStack(cdk.Stack):
             defaults=defaults,
             alert_topic=self.alert_topic.topic,
             alarm_prefix=naming.name(Kind.ALARM, "orders-observer", region=here),
-            rpo_targets=config.monitoring.rpo_targets,
+            rpo_targets={store: config.monitoring.rpo_targets[store] for store in DRILL_STORES},
             every=cdk.Duration.hours(config.operations.drill_every_hours),
         )
         partition = self.partition
@@ -154,7 +154,7 @@ class ObserverStack(cdk.Stack):
             ),
             targets_markdown=_targets_markdown(config, rto),
             drill_probes=PROBES,
-            drill_stores=RPO_STORES,
+            drill_stores=DRILL_STORES,
             alarm_arns=alarm_arns,
         )
         cdk.CfnOutput(

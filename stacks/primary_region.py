@@ -11,7 +11,6 @@ from dr_constructs.parameter_replication import ParameterReplication
 from dr_constructs.regional_services import RegionalServices
 from dr_constructs.secure_bucket import AccessLogBucket, ReplicationToRegion, SecureBucket
 from dr_core.config import AppConfig
-from dr_core.naming import Kind
 from dr_core.shared_names import SharedNames
 from stacks.regional_stack import RegionalStack
 
@@ -68,8 +67,8 @@ class PrimaryRegionStack(RegionalStack):
             "Database",
             network=self.services.network,
             key=self.key.key,
-            instance_identifier=naming.name(Kind.RDS_INSTANCE, "orders-db", region=region),
-            secret_name=naming.name(Kind.SECRET, "orders-db-admin", region=region),
+            instance_identifier=names.database_instance,
+            secret_name=names.database_secret,
             instance_type=config.database_instance_type,
             log_retention=self.services.function_defaults.log_retention,
             replica_region=dr,
