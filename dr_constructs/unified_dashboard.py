@@ -7,6 +7,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
+from dr_constructs.database_replica import replica_lag
 from dr_constructs.dr_drill import drill_metric
 from dr_constructs.replication_alarms import bucket_replication_metric, table_replication_latency
 from dr_core.config import GLOBAL_REGION
@@ -42,6 +43,7 @@ class UnifiedDashboard(Construct):
         dr: DashboardRegion,
         table_name: str,
         objects: ObjectReplication,
+        database_replica: str,
         targets_markdown: str,
         drill_probes: Sequence[str],
         drill_stores: Sequence[str],
@@ -145,7 +147,16 @@ class UnifiedDashboard(Construct):
                     )
                 ],
                 [
-                    cw.GraphWidget(title="DynamoDB replication latency (ms)", left=table_lag, width=12),
+                    cw.GraphWidget(title="DynamoDB replication latency (ms)", left=table_lag, width=8),
+                    cw.GraphWidget(
+                        title="PostgreSQL replica lag (s)",
+                        left=[
+                            replica_lag(database_replica).with_(
+                                region=dr.name, label=f"{primary.name} -> {dr.name}"
+                            )
+                        ],
+                        width=8,
+                    ),
                     cw.GraphWidget(
                         title="S3 replication",
                         left=[objects_metric("ReplicationLatency", "Maximum")],
@@ -153,7 +164,7 @@ class UnifiedDashboard(Construct):
                             objects_metric("OperationsPendingReplication", "Maximum"),
                             objects_metric("OperationsFailedReplication", "Sum"),
                         ],
-                        width=12,
+                        width=8,
                     ),
                 ],
                 [

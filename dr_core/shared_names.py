@@ -80,6 +80,10 @@ class SharedNames:
     database_secret: str
     database_replica: str
     database_replica_stack: str
+    # Made by the DR stack for the replica's stack, which deploys after the primary.
+    database_replica_subnet_group: str
+    database_replica_security_group_parameter: str
+    database_replica_lag_alarm: str
 
     @classmethod
     def of(cls, config: AppConfig) -> SharedNames:
@@ -107,4 +111,14 @@ class SharedNames:
             database_secret=naming.name(Kind.SECRET, "orders-db-admin", region=home),
             database_replica=naming.name(Kind.RDS_INSTANCE, "orders-db-replica", region=config.dr.name),
             database_replica_stack=naming.name(Kind.STACK, "orders-db-replica", region=config.dr.name),
+            database_replica_subnet_group=naming.name(
+                Kind.RDS_INSTANCE, "orders-db-subnets", region=config.dr.name
+            ),
+            database_replica_security_group_parameter=naming.name(
+                Kind.SSM_PATH, "orders-db-replica", region=config.dr.name
+            )
+            + "/security-group-id",
+            database_replica_lag_alarm=naming.name(
+                Kind.ALARM, "orders-db-replica-lag", region=config.dr.name
+            ),
         )

@@ -5,6 +5,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from dr_constructs.app_key import AppKey
+from dr_constructs.database_replica import ReplicaPlacement
 from dr_constructs.drill_inbox import DrillInbox
 from dr_constructs.orders_table import GlobalOrdersTable
 from dr_constructs.regional_services import RegionalServices
@@ -53,6 +54,17 @@ class DrRegionStack(RegionalStack):
             queue_name=names.dr.drill_inbox_queue,
             key=self.key,
             topic=self.services.alert_topic.topic,
+        )
+        # The read replica deploys after the primary, in a stack of its own; its place is made here.
+        self.replica_placement = ReplicaPlacement(
+            self,
+            "DatabaseReplicaPlacement",
+            network=self.services.network,
+            key=self.key.key,
+            subnet_group_name=names.database_replica_subnet_group,
+            security_group_parameter=names.database_replica_security_group_parameter,
+            replica_identifier=names.database_replica,
+            log_retention=self.services.function_defaults.log_retention,
         )
         cdk.CfnOutput(self, "KeyArn", value=self.key.key.key_arn)
         cdk.CfnOutput(

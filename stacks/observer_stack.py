@@ -130,6 +130,8 @@ class ObserverStack(cdk.Stack):
         for region in (config.primary.name, config.dr.name):
             unhealthy = naming.name(Kind.ALARM, "unhealthy", region=region)
             alarm_arns[unhealthy] = f"arn:{partition}:cloudwatch:{routing_region}:{account}:alarm:{unhealthy}"
+        lag = names.database_replica_lag_alarm
+        alarm_arns[lag] = names.dr.alarm_arn(lag, account=account, partition=partition)
         for alarm in self.drill.alarms.values():
             alarm_arns[alarm.node.path] = alarm.alarm_arn
         self.dashboard = UnifiedDashboard(
@@ -147,6 +149,7 @@ class ObserverStack(cdk.Stack):
                 health_check_id=health_check_ids[config.dr.name],
             ),
             table_name=names.orders_table,
+            database_replica=names.database_replica,
             objects=ObjectReplication(
                 source_bucket=names.primary.data_bucket,
                 destination_bucket=names.dr.data_bucket,

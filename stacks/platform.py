@@ -7,6 +7,7 @@ import aws_cdk as cdk
 from dr_core.config import AppConfig
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
+from stacks.database_replica_stack import DatabaseReplicaStack
 from stacks.dns_stack import DnsStack
 from stacks.dr_region import DrRegionStack
 from stacks.observer_stack import ObserverStack
@@ -21,12 +22,14 @@ class Platform:
     dns: DnsStack | None
     dr: DrRegionStack
     primary: PrimaryRegionStack
+    database_replica: DatabaseReplicaStack
     routing: RoutingStack
     observer: ObserverStack
 
     @property
     def stacks(self) -> list[cdk.Stack]:
-        return [s for s in (self.dns, self.dr, self.primary, self.routing, self.observer) if s is not None]
+        stacks = (self.dns, self.dr, self.primary, self.database_replica, self.routing, self.observer)
+        return [s for s in stacks if s is not None]
 
 
 def compose(app: cdk.App, config: AppConfig) -> Platform:
@@ -35,6 +38,7 @@ def compose(app: cdk.App, config: AppConfig) -> Platform:
     DNS first (when the app creates the zone): both regions validate their
     certificates in it. DR next: the primary's global-table replica, replication
     rule and alert subscriptions name the DR key, bucket, topic and forwarder.
+    The DR region's database replica after the primary: its source must exist.
     Routing after both regions: its health checks call their names. The observer
     last: it reads the routing stack's health check IDs and subscribes to its
     topic. The stacks share no tokens, only names from the naming convention
@@ -47,16 +51,25 @@ def compose(app: cdk.App, config: AppConfig) -> Platform:
     dns = None if config.traffic.hosted_zone_id else DnsStack(app, "Dns", config=config, names=names)
     dr = DrRegionStack(app, "DrRegion", config=config, names=names)
     primary = PrimaryRegionStack(app, "PrimaryRegion", config=config, names=names)
+    database_replica = DatabaseReplicaStack(app, "DatabaseReplica", config=config, names=names)
     routing = RoutingStack(app, "Routing", config=config, names=names, rto=rto)
     observer = ObserverStack(app, "Observer", config=config, names=names, rto=rto)
     if dns:
         dr.add_stack_dependency(dns, "validates its certificate in the hosted zone")
         primary.add_stack_dependency(dns, "validates its certificate in the hosted zone")
     primary.add_stack_dependency(dr, "replicates into the DR key and bucket, subscribes the DR forwarder")
+    database_replica.add_stack_dependency(primary, "copies the primary's database")
     routing.add_stack_dependency(primary, "checks both regions' health routes by their names")
     observer.add_stack_dependency(routing, "reads the health check IDs and subscribes to the routing topic")
     platform = Platform(
-        config=config, rto=rto, dns=dns, dr=dr, primary=primary, routing=routing, observer=observer
+        config=config,
+        rto=rto,
+        dns=dns,
+        dr=dr,
+        primary=primary,
+        database_replica=database_replica,
+        routing=routing,
+        observer=observer,
     )
     for stack in platform.stacks:
         cdk.Tags.of(stack).add("Application", "orders-dr")
