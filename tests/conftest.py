@@ -8,6 +8,7 @@ Construct tests build one construct on a bare stack (``stack_in``) and read it w
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,7 +156,9 @@ def synthesize(outdir: Path, **context: Any) -> Synthesized:
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The app with cdk.json's defaults, synthesized once per run: the first xdist worker writes
     the cloud assembly, the others build the same construct tree (cheap) and read its templates."""
-    shared = tmp_path_factory.getbasetemp().parent
+    # Under xdist each worker's base folder sits in the run's folder; without it, the base is the run's.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     outdir = shared / "cdk.out-defaults"
     failure = shared / "cdk.out-defaults.synth-error"
     with FileLock(f"{outdir}.lock"):
