@@ -35,6 +35,13 @@ CHECK_WORST_CASE_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
 # starts that could end after this budget: it fails as NoTimeLeft instead, and the answer is out within
 # 1.5 s of the first check, leaving the rest of the 2 s to API Gateway, Lambda and the network.
 CHECKS_BUDGET_SECONDS = 1.5
+# Route 53's checkers call each region's health route about three times a second (its own check and the
+# other region's fence check, each from some fifteen checkers). A GetSecretValue and a decrypted parameter
+# read at that rate would cost tens of dollars a month per region in Secrets Manager and KMS calls, so a
+# passed decrypt or parameters check stands for this long in this execution environment; a failed one is
+# asked again on the next call. A key that stops decrypting is reported within this, plus Route 53's
+# detection.
+PROOF_SECONDS = 30.0
 
 Clock = Callable[[], float]
 
@@ -150,6 +157,19 @@ class RegionHealth:
         self.canary_secret_id, self.parameter_path = canary_secret_id, parameter_path
         self.dynamodb, self.secrets, self.ssm = dynamodb, secrets, ssm
         self.clock = clock
+        # When each check last passed, for the checks whose passes stand for PROOF_SECONDS.
+        self._passed_at: dict[str, float] = {}
+
+    def _proven(self, name: str, run: Callable[[], CheckResult]) -> CheckResult:
+        passed_at = self._passed_at.get(name)
+        if passed_at is not None and self.clock() - passed_at < PROOF_SECONDS:
+            return CheckResult(name, ok=True)
+        result = run()
+        if result.ok:
+            self._passed_at[name] = self.clock()
+        else:
+            self._passed_at.pop(name, None)
+        return result
 
     def report(self) -> HealthReport:
         fenced: tuple[str, ...] = ()
@@ -161,8 +181,14 @@ class RegionHealth:
 
         checks: tuple[tuple[str, Callable[[], CheckResult]], ...] = (
             ("table", table),
-            ("decrypt", lambda: check_decrypt(self.secrets, self.canary_secret_id)),
-            ("parameters", lambda: check_parameters(self.ssm, self.parameter_path)),
+            (
+                "decrypt",
+                lambda: self._proven("decrypt", lambda: check_decrypt(self.secrets, self.canary_secret_id)),
+            ),
+            (
+                "parameters",
+                lambda: self._proven("parameters", lambda: check_parameters(self.ssm, self.parameter_path)),
+            ),
         )
         started, results = self.clock(), []
         for name, run in checks:

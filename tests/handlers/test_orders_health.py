@@ -313,17 +313,38 @@ def test_missing_canary_returns_503_with_decrypt_failed(handler: ModuleType, tab
     assert checks(response)["decrypt"] == "failed"
 
 
-def test_canary_is_decrypted_on_every_call(handler: ModuleType, tables: dict[str, Any], canary: None) -> None:
-    # Given a warm function
+def test_a_passed_decrypt_stands_for_the_proof_window_then_is_asked_again(
+    handler: ModuleType, tables: dict[str, Any], canary: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a warm function on a fake clock, counting its canary reads
+    now = [1000.0]
+    monkeypatch.setattr(handler.region_health, "clock", lambda: now[0])
     reads = []
     handler.region_health.secrets.meta.events.register(
         "after-call.secrets-manager.GetSecretValue", lambda **kwargs: reads.append(kwargs["http_response"])
     )
-    # When Route 53 calls the health path twice
+    # When Route 53 calls twice within the window, and once more after it
     call(handler)
+    proof_seconds = sys.modules[type(handler.region_health).__module__].PROOF_SECONDS
+    now[0] += proof_seconds - 1
     call(handler)
-    # Then each answer rests on its own decrypt, not on a value kept from an earlier call
+    now[0] += 2
+    call(handler)
+    # Then the key was proven twice: at Route 53's rate a decrypt per call would cost tens of dollars a month
     assert len(reads) == 2
+
+
+def test_a_failed_decrypt_is_asked_again_on_the_next_call(
+    handler: ModuleType, tables: dict[str, Any], canary: None
+) -> None:
+    # Given the canary refused once
+    with canary_refused(handler, "KMSDisabledException"):
+        first = call(handler)
+    # When Route 53 calls again, the key working again
+    second = call(handler)
+    # Then the failure was not kept: the region is healthy at once
+    assert checks(first)["decrypt"] == "failed"
+    assert checks(second)["decrypt"] == "ok"
 
 
 def test_parameters_this_region_may_not_read_return_503_with_parameters_failed(
