@@ -39,6 +39,8 @@ class Kind(Enum):
     SECRET = NameRule("Secrets Manager secret", 512, r"[A-Za-z0-9/_+=.@-]+")
     # RDS identifiers: start with a letter, no double hyphen, stored lower case.
     RDS_INSTANCE = NameRule("RDS instance", 63, r"[a-z](?!.*--)[a-z0-9-]*[a-z0-9]", lower_case=True)
+    # Stored lower case; letters, digits, spaces, '.', '_', '-'.
+    RDS_SUBNET_GROUP = NameRule("RDS DB subnet group", 255, r"[a-z0-9][a-z0-9 ._-]*", lower_case=True)
     STATE_MACHINE = NameRule("Step Functions state machine", 80, r"[A-Za-z0-9_-]+")
     DASHBOARD = NameRule("CloudWatch dashboard", 255, r"[A-Za-z0-9_-]+")
     ALARM = NameRule("CloudWatch alarm", 255, r"[A-Za-z0-9_.-]+")

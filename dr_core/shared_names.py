@@ -112,7 +112,7 @@ class SharedNames:
             database_replica=naming.name(Kind.RDS_INSTANCE, "orders-db-replica", region=config.dr.name),
             database_replica_stack=naming.name(Kind.STACK, "orders-db-replica", region=config.dr.name),
             database_replica_subnet_group=naming.name(
-                Kind.RDS_INSTANCE, "orders-db-subnets", region=config.dr.name
+                Kind.RDS_SUBNET_GROUP, "orders-db-subnets", region=config.dr.name
             ),
             database_replica_security_group_parameter=naming.name(
                 Kind.SSM_PATH, "orders-db-replica", region=config.dr.name

@@ -17,8 +17,11 @@ from dr_ops.tools import CommandFailed, Tools
 USAGE = (
     "usage: python -m dr_ops preflight|deploy [-c key=value ...] [cdk args]\n"
     "       python -m dr_ops failover --to <region> [--dry-run] [--force] [--accept-unknown] "
-    "[--timeout <s>] [--reason <text>] [-c key=value ...]\n"
+    "[--timeout <s>] [--reason <text>] [--promote-database [--yes] [--promote-timeout <s>]] "
+    "[-c key=value ...]\n"
     "       python -m dr_ops failback [--dry-run] [--force] [--accept-unknown] [--timeout <s>] "
+    "[-c key=value ...]\n"
+    "       python -m dr_ops failback --database [--dry-run] [--yes] [--replica-timeout <s>] "
     "[-c key=value ...]"
 )
 COMMANDS: Mapping[str, Callable[[Invocation, Tools], int]] = {
@@ -32,8 +35,10 @@ COMMANDS: Mapping[str, Callable[[Invocation, Tools], int]] = {
 def main(argv: Sequence[str], tools: Tools) -> int:
     """0: all good; 1: a check or a step failed (failover, failback: stopped, nothing written);
     2: bad command line or config; 3: awaiting delegation (deploy); 4: the switch's write failed,
-    nothing switched; 5: switched, DNS not verified in time; otherwise the failed cdk command's own
-    exit code."""
+    nothing switched (failback --database: the replica's create failed); 5: switched, DNS not
+    verified in time (failback --database: the replica not caught up in time); 6: switched, the
+    database not promoted (failover --promote-database: declined, or a call failed); 7: switched,
+    the promotion not finished in time; otherwise the failed cdk command's own exit code."""
     if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 2

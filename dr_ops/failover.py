@@ -12,10 +12,25 @@ Before the write the checks of ``dr_ops.switch.prechecks`` run; after it the zon
 authoritative name servers are asked until each answers with the target; a timed report ends
 every run.
 
-Exit codes: 0 switched and verified (``--dry-run``: the checks would let it switch); 1 stopped by
-the checks, nothing written; 2 bad command line or config; 4 the write through the target region
-failed, nothing switched; 5 written, but not every authoritative server answered the target
-within ``--timeout``.
+``failover --to <dr> --promote-database`` then makes the DR region's PostgreSQL read replica the
+primary's database (``dr_ops.switch.database``): only once the fence is written and every
+authoritative server answers DR, so the old primary's writers have stopped, and only after a
+person confirms (or ``--yes``), since a promotion cannot be undone. Through DR's endpoints alone:
+PromoteReadReplica, then StopReplicationToReplica on DR's copy of the admin secret (so it can be
+changed and rotated there), then DescribeDBInstances every 15 s until the instance is available
+and standalone, for at most ``--promote-timeout``. ``failback --database`` runs PostgreSQL's way
+back, before the traffic's (``dr_ops.database_failback``).
+
+Exit codes: 0 switched and verified, and with ``--promote-database`` promoted (``--dry-run``: the
+checks would let it switch); 1 stopped by the checks, nothing written; 2 bad command line or
+config; 4 the write through the target region failed, nothing switched; 5 written, but not every
+authoritative server answered the target within ``--timeout`` (nothing promoted); 6 switched and
+verified, but the database is not promoted: declined at the prompt, or PromoteReadReplica failed
+(the instance is still a read replica), or StopReplicationToReplica failed (the instance is
+promoted, DR's secret is still a read-only replica): run the same command again, which renews the
+fence and promotes only what is left; 7 switched, verified and PromoteReadReplica accepted, but
+the instance was not available and standalone within ``--promote-timeout``: RDS goes on by
+itself, traffic is already on DR, and until it is done the database there takes no writes.
 """
 
 from __future__ import annotations
@@ -30,6 +45,8 @@ from dr_core.failover import fence_key
 from dr_core.shared_names import SharedNames
 from dr_ops.aws import AwsClients, AwsError, describe
 from dr_ops.context import Invocation, UsageError
+from dr_ops.database_failback import DatabaseFailback
+from dr_ops.switch.database import Waited, read_instance, secret_primary_region, wait_until
 from dr_ops.switch.dns_watch import Answer, Watch, tally, watch
 from dr_ops.switch.fence import BestEffort, Fence, Write
 from dr_ops.switch.io import SwitchIo
@@ -42,7 +59,13 @@ from dr_ops.tools import Tools
 STOPPED = 1
 WRITE_FAILED = 4
 NOT_VERIFIED = 5
+NOT_PROMOTED = 6
+PROMOTION_UNFINISHED = 7
 DEFAULT_TIMEOUT_SECONDS = 300.0
+# RDS documents no bound: a promotion reboots the instance and takes a backup, minutes in practice.
+DEFAULT_PROMOTE_TIMEOUT_SECONDS = 1800.0
+# A cross-region replica copies the whole database first: an hour, and a second run waits longer.
+DEFAULT_REPLICA_TIMEOUT_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,14 @@ class Options:
     accept_unknown: bool
     timeout: float
     reason: str
+    # failover --promote-database: promote the DR replica once the switch is verified.
+    promote_database: bool = False
+    promote_timeout: float = DEFAULT_PROMOTE_TIMEOUT_SECONDS
+    # The database step's question answered beforehand (--promote-database, failback --database).
+    yes: bool = False
+    # failback --database: PostgreSQL's way back, instead of the traffic's.
+    database: bool = False
+    replica_timeout: float = DEFAULT_REPLICA_TIMEOUT_SECONDS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,18 +93,23 @@ class _Parser(argparse.ArgumentParser):
 
 _DESCRIPTIONS = {
     "failover": "Move traffic to --to by fencing the other region: one DynamoDB write through --to.",
-    "failback": "Move traffic back to the primary: fence DR, lift the primary's fence, DR's once DNS moved.",
+    "failback": "Move traffic back to the primary: fence DR, lift the primary's fence, DR's once DNS moved. "
+    "With --database: PostgreSQL's way back instead, to run first.",
+}
+_EPILOGS = {
+    "failover": "-c key=value and --profile work as for ./dev deploy. Exit codes: 0 switched and verified "
+    "(and promoted); 1 stopped by the checks, nothing written; 2 usage or config; 4 the write failed, "
+    "nothing switched; 5 written, DNS not verified in time; 6 switched, the database not promoted "
+    "(declined, or a call failed); 7 switched, promotion not finished within --promote-timeout.",
+    "failback": "-c key=value and --profile work as for ./dev deploy. Exit codes: 0 switched and verified "
+    "(--database: the replica is available and caught up); 1 stopped by the checks (or declined), nothing "
+    "written; 2 usage or config; 4 the write (--database: the create) failed; 5 written, DNS not verified "
+    "in time (--database: created, not caught up in time: run it again to wait on).",
 }
 
 
 def _options(command: str, args: Sequence[str]) -> Options:
-    parser = _Parser(
-        prog=f"./dev {command}",
-        description=_DESCRIPTIONS[command],
-        epilog="-c key=value and --profile work as for ./dev deploy. Exit codes: 0 switched and verified; "
-        "1 stopped by the checks, nothing written; 2 usage or config; 4 the write failed, nothing "
-        "switched; 5 written, DNS not verified in time.",
-    )
+    parser = _Parser(prog=f"./dev {command}", description=_DESCRIPTIONS[command], epilog=_EPILOGS[command])
     if command == "failover":
         parser.add_argument("--to", required=True, metavar="REGION", help="the DR or the primary region")
         parser.add_argument(
@@ -82,6 +118,30 @@ def _options(command: str, args: Sequence[str]) -> Options:
             metavar="TEXT",
             help="kept in the fence item",
         )
+        parser.add_argument(
+            "--promote-database",
+            action="store_true",
+            help="once DNS answers the DR region, promote its PostgreSQL replica (irreversible; asks first)",
+        )
+        parser.add_argument(
+            "--promote-timeout",
+            type=float,
+            metavar="SECONDS",
+            help=f"seconds to wait for the promoted instance (default {DEFAULT_PROMOTE_TIMEOUT_SECONDS:g})",
+        )
+    else:
+        parser.add_argument(
+            "--database",
+            action="store_true",
+            help="PostgreSQL's way back, before the traffic's: a replica in the primary, then the steps left",
+        )
+        parser.add_argument(
+            "--replica-timeout",
+            type=float,
+            metavar="SECONDS",
+            help=f"seconds to wait for the new replica (default {DEFAULT_REPLICA_TIMEOUT_SECONDS:g})",
+        )
+    parser.add_argument("--yes", action="store_true", help="do the database step without asking first")
     parser.add_argument("--dry-run", action="store_true", help="run the checks, print what would be written")
     parser.add_argument("--force", action="store_true", help="switch although a lag or capacity check failed")
     parser.add_argument(
@@ -90,21 +150,67 @@ def _options(command: str, args: Sequence[str]) -> Options:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help=f"seconds to wait for every authoritative name server (default {DEFAULT_TIMEOUT_SECONDS:g})",
     )
     parsed = parser.parse_args(list(args))
-    if parsed.timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, not {parsed.timeout:g}")
+    promote, database = getattr(parsed, "promote_database", False), getattr(parsed, "database", False)
+    promote_timeout, replica_timeout = (
+        getattr(parsed, "promote_timeout", None),
+        getattr(parsed, "replica_timeout", None),
+    )
+    for flag, seconds in (
+        ("--timeout", parsed.timeout),
+        ("--promote-timeout", promote_timeout),
+        ("--replica-timeout", replica_timeout),
+    ):
+        if seconds is not None and seconds <= 0:
+            raise UsageError(f"{flag} must be a positive number of seconds, not {seconds:g}")
+    if parsed.yes and not (promote or database):
+        raise UsageError(
+            "--yes answers the database step's question: only with --promote-database or --database"
+        )
+    if promote_timeout is not None and not promote:
+        raise UsageError("--promote-timeout only with --promote-database")
+    if replica_timeout is not None and not database:
+        raise UsageError("--replica-timeout only with --database")
+    if database:
+        moving = [
+            flag
+            for flag, given in (
+                ("--force", parsed.force),
+                ("--accept-unknown", parsed.accept_unknown),
+                ("--timeout", parsed.timeout is not None),
+            )
+            if given
+        ]
+        if moving:
+            raise UsageError(
+                f"{', '.join(moving)}: not with --database, which moves no traffic and goes on only when "
+                "every step passed"
+            )
     return Options(
         to=getattr(parsed, "to", ""),
         dry_run=parsed.dry_run,
         force=parsed.force,
         accept_unknown=parsed.accept_unknown,
-        timeout=parsed.timeout,
+        timeout=DEFAULT_TIMEOUT_SECONDS if parsed.timeout is None else parsed.timeout,
         reason=getattr(parsed, "reason", ""),
+        promote_database=promote,
+        promote_timeout=DEFAULT_PROMOTE_TIMEOUT_SECONDS if promote_timeout is None else promote_timeout,
+        yes=parsed.yes,
+        database=database,
+        replica_timeout=DEFAULT_REPLICA_TIMEOUT_SECONDS if replica_timeout is None else replica_timeout,
     )
+
+
+def _someone_to_ask(options: Options, tools: Tools, flag: str, step: str) -> None:
+    """A database step asks first; with nobody at a terminal only --yes may answer for them."""
+    if not (options.yes or options.dry_run) and tools.switch.confirm is None:
+        raise UsageError(
+            f"{flag} asks before {step}, and there is no terminal to ask at: add --yes to go on without "
+            "asking"
+        )
 
 
 def failover(invocation: Invocation, tools: Tools) -> int:
@@ -116,6 +222,13 @@ def failover(invocation: Invocation, tools: Tools) -> int:
             f"--to must be {config.dr.name} (the DR region) or {config.primary.name} (the primary), "
             f"not {options.to!r}"
         )
+    if options.promote_database:
+        if options.to != config.dr.name:
+            raise UsageError(
+                f"--promote-database promotes the replica in {config.dr.name}: only with --to "
+                f"{config.dr.name}"
+            )
+        _someone_to_ask(options, tools, "--promote-database", "the promotion, which cannot be undone")
     names = SharedNames.of(config)
     return _Switch(config, names, Move.of("failover", names, options.to), options, invocation, tools).run()
 
@@ -124,6 +237,17 @@ def failback(invocation: Invocation, tools: Tools) -> int:
     options = _options("failback", invocation.cdk_args)
     config = invocation.config(tools.root)
     names = SharedNames.of(config)
+    if options.database:
+        _someone_to_ask(options, tools, "--database", "it creates the replica")
+        return DatabaseFailback(
+            config,
+            names,
+            invocation,
+            tools,
+            dry_run=options.dry_run,
+            yes=options.yes,
+            timeout=options.replica_timeout,
+        ).run()
     move = Move.of("failback", names, config.primary.name)
     return _Switch(config, names, move, options, invocation, tools).run()
 
@@ -141,7 +265,16 @@ class _Switch:
         self.config, self.names, self.move, self.options = config, names, move, options
         self.io: SwitchIo = tools.switch
         self.aws: AwsClients = tools.aws(invocation.profile)
-        self.scene = Scene(config, names, self.aws, self.io, tools.lookup, move, CloudWatchReader(self.aws))
+        self.scene = Scene(
+            config,
+            names,
+            self.aws,
+            self.io,
+            tools.lookup,
+            move,
+            CloudWatchReader(self.aws),
+            promote_database=options.promote_database,
+        )
         self.source, self.target = move.source.region, move.target.region
         self.report = Report(f"{move.command} {self.source} -> {self.target}")
         self.started = self.io.clock.monotonic()
@@ -172,6 +305,15 @@ class _Switch:
                 f"{command}: dry run, nothing written ({decision.why}); would {write.describe()} "
                 f"through {self.target}, then through {self.source} (best effort)"
             )
+            if options.promote_database:
+                self.say(
+                    f"{command}: dry run: once every name server answers {self.target}, it would "
+                    + ("" if options.yes else "ask, then ")
+                    + f"PromoteReadReplica {self.names.database_replica} and StopReplicationToReplica "
+                    f"{self.names.database_secret} through {self.target}, and wait up to "
+                    f"{options.promote_timeout:g} s until the instance is available and standalone"
+                )
+                self.report.add("promote database", None, "dry run, not promoted")
             return self.finish(0, "dry run, nothing written")
         return self._switch(write, decision.why)
 
@@ -238,11 +380,162 @@ class _Switch:
         if verified is not None and verified.every is not None:
             if command == "failback":
                 return self._lift_source_fence()
+            if self.options.promote_database:
+                return self._promote()
             return self.finish(0, f"switched to {self.target}")
         self.say(self._unverified(verified))
+        if self.options.promote_database:
+            self.say(
+                f"{command}: the database was not promoted: PostgreSQL moves only once every name server "
+                f"answers {self.target}; run the same command again to finish both"
+            )
+            self.report.add("promote database", None, "not attempted: DNS not verified")
         if verified is None:
             return self.finish(NOT_VERIFIED, "written, DNS not verified")
         return self.finish(NOT_VERIFIED, f"written, not verified in {self.options.timeout:g} s")
+
+    def _promote(self) -> int:
+        """After a verified failover: DR's replica becomes the primary's database, for good."""
+        replica, secret, dr = self.names.database_replica, self.names.database_secret, self.target
+        try:
+            instance = read_instance(self.aws, dr, replica)
+            secret_from = secret_primary_region(self.aws, dr, secret)
+        except AwsError as error:
+            why = f"reading {replica} and {secret} through {dr} failed: {describe(error)}"
+            return self._not_promoted(why, row="not promoted: could not read")
+        if instance is None:
+            return self._not_promoted(f"there is no {replica} in {dr}", row="not promoted: no replica")
+        todo = []
+        if not instance.standalone:
+            todo.append(f"promote {replica} ({instance.state()}) to a standalone instance")
+        if secret_from != dr:
+            todo.append(f"make {dr}'s copy of {secret} standalone (a replica of {secret_from}'s)")
+        if not todo:
+            self.say(f"failover: {replica} and {secret} in {dr} are standalone already: nothing to promote")
+            self.report.add("promote database", None, "standalone already")
+            return self.finish(0, f"switched to {dr}, database standalone already")
+        question = f"Traffic is on {dr}: {' and '.join(todo)}?"
+        if not instance.standalone:
+            question += f" This cannot be undone: {self.names.database_instance} stops being its source."
+        if not self.options.yes and (self.io.confirm is None or not self.io.confirm(question)):
+            return self._not_promoted("declined at the prompt", row="declined")
+        started = self.io.clock.monotonic()
+        if not instance.standalone:
+            try:
+                with self.io.console.status(f"PromoteReadReplica {replica} through {dr}"):
+                    self.aws.client("rds", dr).promote_read_replica(DBInstanceIdentifier=replica)
+            except AwsError as error:
+                self.report.add(
+                    f"PromoteReadReplica via {dr}", self.elapsed(started), f"failed: {describe(error)}"
+                )
+                return self._not_promoted(
+                    f"PromoteReadReplica of {replica} failed ({describe(error)}); it is still "
+                    f"{instance.state()}"
+                )
+            self.say(f"failover: PromoteReadReplica {replica} through {dr}: accepted")
+            self.report.add(f"PromoteReadReplica via {dr}", self.elapsed(started), "accepted")
+        secret_failure = self._promote_secret() if secret_from != dr else ""
+        if not instance.standalone:
+            waited = self._wait_promoted(started)
+            if waited.seconds is None:
+                self.say(
+                    f"failover: traffic is on {dr}, and {replica} is being promoted, but it was not "
+                    f"available and standalone after {self.options.promote_timeout:g} s (last: "
+                    f"{waited.last}). RDS goes on by itself; until it is done the database takes no writes. "
+                    f"Watch it: aws rds describe-db-instances --region {dr} --db-instance-identifier "
+                    f"{replica}"
+                    + (f"; then run the same command again for {secret}" if secret_failure else "")
+                )
+                timeout = f"{self.options.promote_timeout:g} s"
+                return self.finish(
+                    PROMOTION_UNFINISHED, f"switched to {dr}, promotion not finished in {timeout}"
+                )
+            self.say(
+                f"failover: {replica} is the primary's database now: available and standalone in {dr}, "
+                f"{waited.seconds:.1f} s after PromoteReadReplica"
+            )
+        if secret_failure:
+            return self._not_promoted(
+                f"{replica} is promoted, but StopReplicationToReplica of {secret} failed ({secret_failure}); "
+                f"{dr}'s copy of the secret is still a read-only replica",
+                result=f"switched to {dr}, database promoted, secret still a replica",
+            )
+        self._after_promotion(replica, dr, secret)
+        return self.finish(0, f"switched to {dr}, database promoted")
+
+    def _promote_secret(self) -> str:
+        """DR's copy of the admin secret becomes standalone; returns the failure, if any."""
+        secret, dr = self.names.database_secret, self.target
+        started = self.io.clock.monotonic()
+        try:
+            self.aws.client("secretsmanager", dr).stop_replication_to_replica(SecretId=secret)
+        except AwsError as error:
+            self.report.add(
+                f"StopReplicationToReplica via {dr}", self.elapsed(started), f"failed: {describe(error)}"
+            )
+            return describe(error)
+        self.say(
+            f"failover: StopReplicationToReplica {secret} through {dr}: standalone, to change and rotate "
+            "there"
+        )
+        self.report.add(f"StopReplicationToReplica via {dr}", self.elapsed(started), "standalone")
+        return ""
+
+    def _wait_promoted(self, started: float) -> Waited:
+        replica, dr, timeout = self.names.database_replica, self.target, self.options.promote_timeout
+
+        def probe() -> tuple[bool, str]:
+            instance = read_instance(self.aws, dr, replica)
+            if instance is None:
+                return False, "not found"
+            return instance.status == "available" and instance.standalone, instance.brief()
+
+        with self.io.console.status(f"waiting for {replica} to be available and standalone") as status:
+
+            def on_change(state: str, seconds: float) -> None:
+                self.say(f"RDS      {replica}: {state} ({seconds:.1f} s after PromoteReadReplica)")
+                status.update(f"{replica}: {state} ({seconds:.0f}/{timeout:g} s)")
+
+            waited = wait_until(
+                probe, clock=self.io.clock, timeout=timeout, on_change=on_change, since=started
+            )
+        self.report.add(
+            f"{replica} available, standalone (since PromoteReadReplica)",
+            waited.seconds,
+            waited.last if waited.seconds is not None else f"not after {timeout:g} s: {waited.last}",
+        )
+        return waited
+
+    def _after_promotion(self, replica: str, dr: str, secret: str) -> None:
+        """What the promotion leaves to the operator, said once."""
+        try:
+            instance = read_instance(self.aws, dr, replica)
+        except AwsError:
+            instance = None
+        if instance is None:
+            return
+        if not instance.multi_az:
+            self.say(
+                f"failover: {replica} runs in one zone; to keep it as the primary's database, make it "
+                f"Multi-AZ: aws rds modify-db-instance --region {dr} --db-instance-identifier {replica} "
+                "--multi-az --apply-immediately"
+            )
+        self.say(
+            f"failover: {secret} in {dr} still names {self.names.database_instance}'s endpoint as its host; "
+            f"this instance answers at {instance.endpoint or '(no endpoint yet)'}"
+        )
+
+    def _not_promoted(self, why: str, *, row: str = "", result: str = "") -> int:
+        """Traffic moved; the promotion did not happen, or only in part: exit 6."""
+        dr = self.target
+        self.say(
+            f"failover: traffic is on {dr}, but the promotion is not done: {why}. To finish it, run "
+            f"./dev failover --to {dr} --promote-database again (it renews the fence, verifies DNS, then "
+            "promotes only what is left)"
+        )
+        if row:
+            self.report.add("promote database", None, row)
+        return self.finish(NOT_PROMOTED, result or f"switched to {dr}, database not promoted")
 
     def _lift_source_fence(self) -> int:
         """The last step of a failback: DR takes writes again once no client should still be sent there."""

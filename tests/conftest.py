@@ -195,3 +195,8 @@ def routing(synthesized: Synthesized) -> Template:
 @pytest.fixture(scope="session")
 def observer(synthesized: Synthesized) -> Template:
     return synthesized.template(synthesized.platform.observer)
+
+
+@pytest.fixture(scope="session")
+def database_replica(synthesized: Synthesized) -> Template:
+    return synthesized.template(synthesized.platform.database_replica)

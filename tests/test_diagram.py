@@ -72,6 +72,14 @@ def test_database_node_shows_the_rds_instance(subgraphs, synthesized):
     assert "RDS instance" in subgraphs[f"PrimaryRegion ({primary.region})"]["Database"]
 
 
+def test_the_dr_database_replica_and_its_placement_are_drawn_in_their_stacks(subgraphs, synthesized):
+    # The replica in its own stack; its subnet group, parameter and log groups in the DR stack.
+    platform = synthesized.platform
+    assert "RDS instance" in subgraphs[f"DatabaseReplica ({platform.database_replica.region})"]["Replica"]
+    placement = subgraphs[f"DrRegion ({platform.dr.region})"]["DatabaseReplicaPlacement"]
+    assert "RDS DBSubnetGroup" in placement
+
+
 def test_failover_node_shows_the_route53_health_checks(subgraphs, synthesized):
     routing = synthesized.platform.routing
     # Per region: its own check, the inverted fence check, and the calculated one the record carries.
@@ -94,6 +102,7 @@ def test_stack_dependencies_are_edges_labelled_deploys_before(mermaid):
     assert {
         ("Dns", "DrRegion"),
         ("DrRegion", "PrimaryRegion"),
+        ("PrimaryRegion", "DatabaseReplica"),
         ("PrimaryRegion", "Routing"),
         ("Routing", "Observer"),
     } <= edges

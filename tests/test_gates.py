@@ -37,7 +37,7 @@ def test_every_cdk_nag_acknowledgement_gives_a_specific_reason(synthesized):
 
 def test_cfn_lint_finds_nothing_in_any_synthesized_template(synthesized):
     templates = sorted(str(p) for p in synthesized.outdir.glob("*.template.json"))
-    assert len(templates) == len(synthesized.stacks) == 5
+    assert len(templates) == len(synthesized.stacks) == 6
     # W3005 (a DependsOn that a GetAtt already implies) is emitted by CDK's own
     # providers and Lambda role wiring, not by anything this app declares.
     result = subprocess.run(

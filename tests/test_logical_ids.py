@@ -30,6 +30,13 @@ PINNED = {
         "ServicesOrderServiceHealthCanary51E93891": "AWS::SecretsManager::Secret",
         "ServicesAlertForwarderDeadLettersQueue77E15318": "AWS::SQS::Queue",
         "DrillInboxQueueE23A009F": "AWS::SQS::Queue",
+        # The DR read replica's subnet group, by fixed name: a new ID would create a second group of
+        # that name, which fails while the retained old one (in use by the replica) holds it.
+        "DatabaseReplicaPlacementSubnetGroup4A4CF55B": "AWS::RDS::DBSubnetGroup",
+    },
+    "database_replica": {
+        # A replaced replica is a new full copy of the primary across regions, and the old one retained.
+        "ReplicaInstance66334D3C": "AWS::RDS::DBInstance",
     },
 }
 

@@ -1,4 +1,4 @@
-"""Three stacks, each with an explicit env, deployable in order, sharing no tokens."""
+"""Six stacks, each with an explicit env, deployable in order, sharing no tokens."""
 
 from __future__ import annotations
 
@@ -15,16 +15,19 @@ def test_each_stack_has_an_explicit_account_and_region(platform):
         "Dns": ("123456789012", "us-east-1"),
         "DrRegion": ("123456789012", "us-west-2"),
         "PrimaryRegion": ("123456789012", "us-east-1"),
+        "DatabaseReplica": ("123456789012", "us-west-2"),
         "Routing": ("123456789012", "us-east-1"),
         "Observer": ("123456789012", "us-west-2"),
     }
 
 
-def test_deploy_order_is_dns_then_dr_then_primary_then_routing_then_observer(platform):
+def test_deploy_order_is_dns_then_dr_then_primary_then_replica_and_routing_then_observer(platform):
     # cdk deploy --all follows stack dependencies.
     assert platform.dns.dependencies == []
     assert platform.dr.dependencies == [platform.dns]
     assert set(platform.primary.dependencies) == {platform.dns, platform.dr}
+    # The DR region's read replica needs its source, the primary's instance.
+    assert platform.database_replica.dependencies == [platform.primary]
     assert platform.routing.dependencies == [platform.primary]
     assert platform.observer.dependencies == [platform.routing]
 
@@ -39,6 +42,7 @@ def test_an_imported_hosted_zone_needs_no_dns_stack(tmp_path):
     imported = synthesize(tmp_path, hostedZoneId="Z0123456789ABCDEFGHIJ")
     assert imported.platform.dns is None
     assert imported.platform.dr.dependencies == []
+    assert imported.platform.database_replica.dependencies == [imported.platform.primary]
     template = imported.template(imported.platform.dr)
     template.has_resource_properties(
         "AWS::CertificateManager::Certificate",
@@ -62,6 +66,7 @@ def test_stack_names_follow_the_naming_convention(platform):
     assert platform.dns.stack_name == "dev-us-east-1-orders-dns-v1"
     assert platform.dr.stack_name == "dev-us-west-2-orders-dr-v1"
     assert platform.primary.stack_name == "dev-us-east-1-orders-primary-v1"
+    assert platform.database_replica.stack_name == "dev-us-west-2-orders-db-replica-v1"
     assert platform.routing.stack_name == "dev-us-east-1-orders-routing-v1"
     assert platform.observer.stack_name == "dev-us-west-2-orders-observer-v1"
 

@@ -2,9 +2,9 @@
 
 In the direction of the move (``source``: where traffic leaves, ``target``: where it goes):
 the target answers healthy; the fences allow the move; every store's replication lag towards the
-target is under its RPO; the target's order function can run as many executions as the source's
-peak of the last hour; the zone's authoritative name servers can be asked (to verify afterwards).
-Nothing here writes.
+target is under its RPO; with ``--promote-database``, the DR replica can be promoted; the target's
+order function can run as many executions as the source's peak of the last hour; the zone's
+authoritative name servers can be asked (to verify afterwards). Nothing here writes.
 """
 
 from __future__ import annotations
@@ -19,8 +19,15 @@ from botocore.exceptions import ClientError
 from dr_core.config import AppConfig
 from dr_core.failover import fenced_token
 from dr_core.shared_names import RegionNames, SharedNames
-from dr_ops.aws import AwsClients, error_code
+from dr_ops.aws import AwsClients, AwsError, error_code
 from dr_ops.dns_delegation import LookupFailed, NsLookup
+from dr_ops.switch.database import (
+    NOT_REPLICATING,
+    REPLICA_LAG_MINUTES,
+    failback_replica,
+    read_instance,
+    replica_lag,
+)
 from dr_ops.switch.dns_watch import ask_all, authoritative_servers, tally
 from dr_ops.switch.fence import read_fences
 from dr_ops.switch.io import HttpFailed, SwitchIo
@@ -68,6 +75,8 @@ class Scene:
     move: Move
     cloudwatch: CloudWatchReader
     name_servers: tuple[str, ...] = field(default=())
+    # ``failover --promote-database``: the DR replica is promoted after the switch.
+    promote_database: bool = False
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -96,6 +105,8 @@ def prechecks(scene: Scene) -> list[PreCheck]:
         PreCheck("lag s3", lambda: s3_lag(scene)),
         PreCheck("lag sns", lambda: drill_lag(scene, "sns")),
         PreCheck("lag ssm", lambda: drill_lag(scene, "ssm")),
+        PreCheck("lag postgres", lambda: postgres_lag(scene)),
+        *([PreCheck("db replica", lambda: promotable(scene))] if scene.promote_database else []),
         PreCheck("capacity", lambda: capacity(scene)),
         PreCheck("name servers", lambda: name_servers(scene)),
     ]
@@ -223,6 +234,64 @@ def drill_lag(scene: Scene, store: str) -> Verdict:
     age = (scene.io.clock.now() - point.at) / timedelta(minutes=1)
     found = f"{point.value:g} s measured by the drill {age:.0f} min ago, RPO {rpo:g} s"
     return _against_rpo(name, point.value, rpo, found)
+
+
+def postgres_lag(scene: Scene) -> Verdict:
+    """The replica's ReplicaLag where RDS publishes it, its own region: towards DR the DR replica's;
+    towards the primary the one ``failback --database`` made there, when there is one."""
+    name, move, names = "lag postgres", scene.move, scene.names
+    if move.towards_dr:
+        replica, region = names.database_replica, names.dr.region
+    else:
+        replica, region = failback_replica(scene.config), names.primary.region
+        instance = read_instance(scene.aws, region, replica)
+        if instance is None:
+            return skipped(
+                name,
+                f"PostgreSQL replicates primary -> DR only; no {replica} in {region} "
+                "(./dev failback --database makes one)",
+            )
+        if instance.standalone:
+            return skipped(name, f"{replica} in {region} is standalone (promoted): nothing replicates to it")
+    rpo = scene.config.monitoring.rpo_targets["postgres"]
+    metric = replica_lag(region, replica)
+    try:
+        seconds = scene.cloudwatch.peak(metric, *window(scene.io.clock.now(), minutes=REPLICA_LAG_MINUTES))
+    except Unmeasured as reason:
+        if move.towards_dr and _promoted(scene, region, replica):
+            # A standalone instance has no ReplicaLag: a failover that promoted it, run again.
+            return skipped(name, f"{replica} in {region} is standalone (promoted): nothing replicates to it")
+        return unknown(name, str(reason))
+    found = f"{replica} in {region}: max {seconds:g} s (last {REPLICA_LAG_MINUTES} min), RPO {rpo:g} s"
+    if seconds < 0:
+        return unknown(name, f"{found}: {NOT_REPLICATING}")
+    return _against_rpo(name, seconds, rpo, found)
+
+
+def _promoted(scene: Scene, region: str, identifier: str) -> bool:
+    """True when the instance is there and standalone; False when not, or when RDS does not say."""
+    try:
+        instance = read_instance(scene.aws, region, identifier)
+    except AwsError:
+        return False
+    return instance is not None and instance.standalone
+
+
+def promotable(scene: Scene) -> Verdict:
+    """With ``--promote-database``: the DR replica is there and available, read through DR's RDS."""
+    name, replica, region = "db replica", scene.names.database_replica, scene.names.dr.region
+    without = "or fail over without --promote-database"
+    instance = read_instance(scene.aws, region, replica)
+    if instance is None:
+        return failed(
+            name, f"no {replica} in {region}", f"deploy its stack first, {without}", forceable=False
+        )
+    found = f"{replica} in {region}: {instance.state()}"
+    if instance.status != "available":
+        return failed(name, found, f"wait until it is available, {without}", forceable=False)
+    if instance.standalone:
+        return passed(name, f"{found} (promoted before): the promotion leaves it as it is")
+    return passed(name, found)
 
 
 def _against_rpo(name: str, lag_seconds: float, rpo_seconds: float, found: str) -> Verdict:

@@ -1,6 +1,7 @@
 """How the data stores meet across stacks. The stacks share no tokens, only names from the
-naming convention, so these check that what the primary names is what the DR stack creates.
-Each construct's own behaviour is tested on a bare stack in tests/constructs/."""
+naming convention, so these check that what the primary and the DR read replica's stack name is
+what the DR and primary stacks create. Each construct's own behaviour is tested on a bare stack in
+tests/constructs/."""
 
 from __future__ import annotations
 
@@ -119,33 +120,56 @@ def test_dr_stack_imports_the_table_by_name_and_reaches_its_local_replica(platfo
     assert arn == f"arn:aws:dynamodb:us-west-2:{ACCOUNT}:table/{name}"
 
 
-def test_the_database_lives_only_in_the_primary(primary, dr):
-    # Then the primary has the one database, and the DR stack none, nor a secret of its own
-    primary.resource_count_is("AWS::RDS::DBInstance", 1)
-    # DR restores from snapshots; a database there, or a DR secret of its own, would collide
-    # with the restore and with the replica of the primary's secret.
+def test_the_primary_has_the_source_database_the_dr_stack_none_and_the_replica_stack_its_copy(
+    primary, dr, database_replica
+):
+    # Then the primary has the one instance, a source of its own, not a replica
+    (_, source) = only(primary, "AWS::RDS::DBInstance")
+    assert "SourceDBInstanceIdentifier" not in source["Properties"]
+    # And the DR stack has none: it makes only the replica's place
     dr.resource_count_is("AWS::RDS::DBInstance", 0)
-    dr.resource_count_is("AWS::RDS::DBSubnetGroup", 0)
-    dr_secrets = [
-        s["Properties"].get("Name", "") for s in dr.find_resources("AWS::SecretsManager::Secret").values()
-    ]
-    assert [name for name in dr_secrets if "orders-db" in name] == []
+    # And the replica stack has exactly the replica
+    (_, replica) = only(database_replica, "AWS::RDS::DBInstance")
+    assert "SourceDBInstanceIdentifier" in replica["Properties"]
+    # And neither DR-region stack has a database secret of its own: the replica's credentials are the
+    # primary's, replicated under the same name, and a DR secret of that name would collide with it
+    for template in (dr, database_replica):
+        secrets = [
+            s["Properties"].get("Name", "")
+            for s in template.find_resources("AWS::SecretsManager::Secret").values()
+        ]
+        assert [name for name in secrets if "orders-db" in name] == []
 
 
-def test_the_dr_networks_database_group_stays_shut(dr):
-    # Given the DR network, which has no database to open its group
+def test_the_dr_networks_database_group_admits_exactly_the_dr_functions_group_on_5432(dr):
+    # Given the DR network's database group, opened for the replica
     database = _group_id(dr, "DrRegion/Services/Network/DatabaseSecurityGroup/Resource")
     functions = _group_id(dr, "DrRegion/Services/Network/FunctionsSecurityGroup/Resource")
-    # Then nothing may enter the database group, and the functions may not open its port
+    (_, group) = at_path(dr, "DrRegion/Services/Network/DatabaseSecurityGroup/Resource")
+    assert "SecurityGroupIngress" not in group["Properties"]
+    # Then exactly one rule enters it: TCP 5432 from the DR functions' group
     ingress = dr.find_resources("AWS::EC2::SecurityGroupIngress").values()
-    assert [r for r in ingress if r["Properties"]["GroupId"] == database] == []
+    assert [
+        {k: v for k, v in r["Properties"].items() if k != "Description"}
+        for r in ingress
+        if r["Properties"]["GroupId"] == database
+    ] == [
+        {
+            "GroupId": database,
+            "IpProtocol": "tcp",
+            "FromPort": 5432,
+            "ToPort": 5432,
+            "SourceSecurityGroupId": functions,
+        }
+    ]
+    # And the functions may open that port to it, and no other
     egress = dr.find_resources("AWS::EC2::SecurityGroupEgress").values()
     assert [
-        r
+        (r["Properties"]["IpProtocol"], r["Properties"]["FromPort"], r["Properties"]["ToPort"])
         for r in egress
         if r["Properties"]["GroupId"] == functions
         and r["Properties"].get("DestinationSecurityGroupId") == database
-    ] == []
+    ] == [("tcp", 5432, 5432)]
 
 
 def test_the_primary_database_sits_in_the_regional_services_network(primary):
@@ -163,3 +187,95 @@ def test_the_primary_database_sits_in_the_regional_services_network(primary):
     # And that network's Secrets Manager endpoint answers the rotation's regional name
     (_, endpoint) = at_path(primary, f"{network}/Vpc/SecretsManagerEndpoint/Resource")
     assert endpoint["Properties"]["PrivateDnsEnabled"] is True
+
+
+# The DR region's read replica: its own stack after the primary, placed by the DR stack
+
+
+def _replica(database_replica: Template) -> dict[str, Any]:
+    return at_path(database_replica, "DatabaseReplica/Replica/Instance")[1]["Properties"]
+
+
+def test_the_replica_copies_the_primary_instance_by_its_identifier_in_the_primary_region(
+    primary, database_replica
+):
+    # Given the primary's instance, which keeps automated backups (RDS copies none without them)
+    (_, source) = at_path(primary, "PrimaryRegion/Database/Instance/Resource")
+    identifier = source["Properties"]["DBInstanceIdentifier"]
+    assert source["Properties"]["BackupRetentionPeriod"] > 0
+    # Then the replica names that instance by its ARN in the primary region, and that region as source
+    replica = _replica(database_replica)
+    assert replica["SourceDBInstanceIdentifier"] == f"arn:aws:rds:us-east-1:{ACCOUNT}:db:{identifier}"
+    assert replica["SourceRegion"] == "us-east-1"
+
+
+def test_the_replica_sits_in_the_subnet_group_the_dr_stack_creates_over_its_database_subnets(
+    dr, database_replica
+):
+    # Given the DR stack's subnet group for the replica
+    (_, group) = at_path(dr, "DrRegion/DatabaseReplicaPlacement/SubnetGroup/Default")
+    # Then the replica names exactly that group
+    assert _replica(database_replica)["DBSubnetGroupName"] == group["Properties"]["DBSubnetGroupName"]
+    # And the group is the DR network's isolated database subnets
+    assert group["Properties"]["SubnetIds"] == [
+        {"Ref": at_path(dr, f"DrRegion/Services/Network/Vpc/databaseSubnet{n}/Subnet")[0]} for n in (1, 2, 3)
+    ]
+
+
+def test_the_replica_resolves_the_parameter_the_dr_stack_publishes_its_database_group_under(
+    dr, database_replica
+):
+    # Given the DR stack's parameter, which holds its network's database group ID
+    (_, parameter) = at_path(dr, "DrRegion/DatabaseReplicaPlacement/SecurityGroupId/Resource")
+    assert parameter["Properties"]["Value"] == _group_id(
+        dr, "DrRegion/Services/Network/DatabaseSecurityGroup/Resource"
+    )
+    # Then the replica's one security group is the value of exactly that parameter, read at deploy time
+    (group,) = _replica(database_replica)["VPCSecurityGroups"]
+    template_parameter = database_replica.to_json()["Parameters"][group["Ref"]]
+    assert template_parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert template_parameter["Default"] == parameter["Properties"]["Name"]
+
+
+def test_the_replica_is_encrypted_under_the_alias_the_dr_stack_creates(dr, database_replica):
+    # Then the replica's storage and Performance Insights are under the DR stack's key alias
+    replica = _replica(database_replica)
+    assert render(replica["KmsKeyId"]) == _dr_alias_arn(dr)
+    assert render(replica["PerformanceInsightsKMSKeyId"]) == _dr_alias_arn(dr)
+
+
+def test_the_dr_stack_makes_the_replicas_export_log_groups_under_its_identifier_and_key(dr, database_replica):
+    # Given the replica's identifier and the logs it exports
+    replica = _replica(database_replica)
+    identifier, exports = replica["DBInstanceIdentifier"], replica["EnableCloudwatchLogsExports"]
+    assert exports
+    # Then the DR stack made, under its key, the group RDS writes each export of that identifier to
+    (key_id, _) = only(dr, "AWS::KMS::Key")
+    for export in exports:
+        dr.has_resource_properties(
+            "AWS::Logs::LogGroup",
+            {
+                "LogGroupName": f"/aws/rds/instance/{identifier}/{export}",
+                "KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
+            },
+        )
+
+
+def test_the_replica_lag_alarm_takes_the_configured_postgres_rpo(config, database_replica):
+    # Given the replica's identifier
+    identifier = _replica(database_replica)["DBInstanceIdentifier"]
+    # Then its lag alarm watches that replica with the postgres rpoTargetSeconds as threshold
+    database_replica.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ReplicaLag",
+            "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": identifier}],
+            "Threshold": config.monitoring.rpo_targets["postgres"],
+        },
+    )
+
+
+def test_the_replica_stack_deploys_after_the_primary_it_copies(platform):
+    # Then the replica's stack waits for the primary, whose instance is its source
+    assert platform.database_replica.dependencies == [platform.primary]
+    assert platform.stacks.index(platform.database_replica) > platform.stacks.index(platform.primary)

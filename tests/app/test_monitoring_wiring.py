@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
+from dr_core.config import DRILL_STORES
 from tests.cfn import at_path, only, render
 from tests.conftest import ACCOUNT
 from tests.handlers.loader import load_handler
@@ -174,13 +175,18 @@ def test_each_regions_functions_and_api_are_alarmed_in_that_region(
         assert f"dev-{region}-orders-v1-{name}" in alarms
 
 
-def test_the_drills_rpo_alarms_take_the_configured_targets(platform, observer):
-    # Then each store's lag alarm takes its rpoTargetSeconds
-    alarms = _alarms(observer)
-    assert {
-        store: alarms[f"dev-us-west-2-orders-observer-v1-drill-{store}-lag-over-rpo"]["Threshold"]
-        for store in platform.config.monitoring.rpo_targets
-    } == dict(platform.config.monitoring.rpo_targets)
+def test_the_drills_rpo_alarms_take_the_configured_targets_of_the_stores_it_measures(platform, observer):
+    # Given the drill's lag alarms, by store
+    prefix, suffix = "dev-us-west-2-orders-observer-v1-drill-", "-lag-over-rpo"
+    lag_alarms = {
+        name.removeprefix(prefix).removesuffix(suffix): alarm["Threshold"]
+        for name, alarm in _alarms(observer).items()
+        if name.startswith(prefix) and name.endswith(suffix)
+    }
+    # Then each store the drill measures has one, at its rpoTargetSeconds, and no other store has one:
+    # PostgreSQL's lag is the replica's own ReplicaLag alarm (test_data_wiring)
+    assert lag_alarms == {store: platform.config.monitoring.rpo_targets[store] for store in DRILL_STORES}
+    assert "postgres" in platform.config.monitoring.rpo_targets
 
 
 # The one dashboard
@@ -198,7 +204,14 @@ def test_one_dashboard_in_the_whole_app_in_the_observer_stack(synthesized):
         stack.node.id: len(synthesized.template(stack).find_resources("AWS::CloudWatch::Dashboard"))
         for stack in synthesized.stacks
     }
-    assert dashboards == {"Dns": 0, "DrRegion": 0, "PrimaryRegion": 0, "Routing": 0, "Observer": 1}
+    assert dashboards == {
+        "Dns": 0,
+        "DrRegion": 0,
+        "PrimaryRegion": 0,
+        "DatabaseReplica": 0,
+        "Routing": 0,
+        "Observer": 1,
+    }
 
 
 @pytest.mark.parametrize(("stack", "stack_id", "region", "other"), REGIONS)
@@ -250,12 +263,13 @@ def test_the_dashboard_graphs_the_health_checks_from_us_east_1_where_route53_pub
 def test_every_alarm_on_the_dashboard_exists_in_the_stack_of_its_region(synthesized, observer, dashboard):
     # Given the alarm names each other stack creates, by region (the observer's own by reference)
     named: dict[str, set[str]] = {}
-    for stack in (synthesized.platform.primary, synthesized.platform.dr, synthesized.platform.routing):
+    platform = synthesized.platform
+    for stack in (platform.primary, platform.dr, platform.database_replica, platform.routing):
         named.setdefault(stack.region, set()).update(_alarms(synthesized.template(stack)))
     (alarm_widget,) = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
     shown = alarm_widget["properties"]["alarms"]
     # Then every ARN names an alarm that exists: the drill's, and by name the replication alarms of
-    # both regions and the routing stack's
+    # both regions, the database replica's and the routing stack's
     drill_alarms = {
         f"<{logical_id}.Arn>"
         for logical_id, alarm in observer.find_resources("AWS::CloudWatch::Alarm").items()
@@ -277,6 +291,41 @@ def test_the_dashboard_shows_the_routing_alarms_from_us_east_1(routing, dashboar
     # Then the alarm widget shows both, by their ARNs in us-east-1
     (alarm_widget,) = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
     assert alarms <= set(alarm_widget["properties"]["alarms"])
+
+
+def test_the_dashboard_graphs_the_lag_of_the_replica_the_replica_stack_creates_from_the_dr_region(
+    database_replica, dashboard
+):
+    # Given the DR region's read replica
+    (_, replica) = at_path(database_replica, "DatabaseReplica/Replica/Instance")
+    identifier = replica["Properties"]["DBInstanceIdentifier"]
+    # Then its ReplicaLag is graphed by that identifier, in us-west-2 where RDS publishes it
+    graphed = [
+        (dimensions, options["region"])
+        for namespace, name, dimensions, options in _graphed(dashboard)
+        if (namespace, name) == ("AWS/RDS", "ReplicaLag")
+    ]
+    assert graphed == [({"DBInstanceIdentifier": identifier}, "us-west-2")]
+
+
+def test_the_dashboard_shows_the_replica_lag_alarm_by_its_arn_in_the_dr_region(database_replica, dashboard):
+    # Given the replica stack's one alarm
+    (_, alarm) = only(database_replica, "AWS::CloudWatch::Alarm")
+    arn = f"arn:aws:cloudwatch:us-west-2:{ACCOUNT}:alarm:{alarm['Properties']['AlarmName']}"
+    # Then the alarm widget shows it
+    (alarm_widget,) = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
+    assert arn in alarm_widget["properties"]["alarms"]
+
+
+def test_the_replica_lag_alarm_notifies_the_dr_regions_topic_on_alarm_and_recovery(dr, database_replica):
+    # Given the DR stack's alert topic, which the replica stack names by ARN
+    topic = _properties(dr, "DrRegion/Services/Alerts/Topic/Resource")["TopicName"]
+    topic_arn = f"arn:aws:sns:us-west-2:{ACCOUNT}:{topic}"
+    # Then the replica's lag alarm is a DR-region alarm and notifies that topic both ways
+    (_, alarm) = only(database_replica, "AWS::CloudWatch::Alarm")
+    assert alarm["Properties"]["AlarmName"].startswith("dev-us-west-2-")
+    assert alarm["Properties"]["AlarmActions"] == [topic_arn]
+    assert alarm["Properties"]["OKActions"] == [topic_arn]
 
 
 def test_the_dashboard_shows_the_rto_budget_the_app_computed(platform, dashboard):

@@ -282,9 +282,10 @@ def test_the_on_call_email_and_https_endpoint_subscribe_to_every_alert_topic(con
 # --- No parameter value in any template -----------------------------------------------------------
 
 
-def test_no_template_declares_a_parameter_of_the_replicated_paths(synthesized):
-    # The parameters templates declare are the DNS stack's hosted zone ID and the routing stack's
-    # health check IDs: public IDs, under those stacks' own paths, not replicated.
+def test_no_template_declares_a_parameter_of_the_replicated_paths(synthesized, primary):
+    # The parameters templates declare are the DNS stack's hosted zone ID, the routing stack's
+    # health check IDs and the DR stack's database group ID for the replica's stack: public IDs,
+    # under their own paths, not replicated.
     declared = {
         (stack.stack_name, resource["Properties"]["Name"])
         for stack in synthesized.stacks
@@ -294,7 +295,13 @@ def test_no_template_declares_a_parameter_of_the_replicated_paths(synthesized):
         ("dev-us-east-1-orders-dns-v1", "/dev-us-east-1-orders-dns-v1/hosted-zone-id"),
         ("dev-us-east-1-orders-routing-v1", "/dev-us-east-1-orders-routing-v1/health-check-id/us-east-1"),
         ("dev-us-east-1-orders-routing-v1", "/dev-us-east-1-orders-routing-v1/health-check-id/us-west-2"),
+        ("dev-us-west-2-orders-dr-v1", "/dev-us-west-2-orders-db-replica-v1/security-group-id"),
     }
+    # And none is under the paths the replicator copies from or into
+    (_, replicator) = at_path(primary, "PrimaryRegion/ParameterReplication/Replicator/Function/Resource")
+    paths = replicator["Properties"]["Environment"]["Variables"]
+    replicated = (paths["SOURCE_PATH"], paths["TARGET_PATH"])
+    assert [name for _, name in declared if name.startswith(replicated)] == []
 
 
 def _keys(value: Any):

@@ -19,6 +19,7 @@ PRIMARY = DashboardRegion(
 )
 DR = DashboardRegion(name="us-west-2", order_function="dev-us-west-2-orders-v1", health_check_id="dr-check")
 TABLE = "dev-us-east-1-orders-v1"
+DATABASE_REPLICA = "dev-us-west-2-orders-db-replica-v1"
 OBJECTS = ObjectReplication(
     source_bucket="source-bucket", destination_bucket="replica-bucket", rule_id="rule-1"
 )
@@ -40,6 +41,7 @@ def _dashboard(stack: cdk.Stack, *, primary: DashboardRegion, dr: DashboardRegio
         dr=dr,
         table_name=TABLE,
         objects=OBJECTS,
+        database_replica=DATABASE_REPLICA,
         targets_markdown=TARGETS,
         drill_probes=PROBES,
         drill_stores=STORES,
@@ -138,6 +140,26 @@ def test_object_replication_is_graphed_from_the_source_buckets_region(widgets, n
         SourceBucket="source-bucket",
     )
     assert options["region"] == PRIMARY.name
+
+
+def test_the_database_replicas_lag_is_graphed_from_the_dr_region_where_rds_publishes_it(widgets):
+    # Then the replica's ReplicaLag is read in the DR region, its worst minute, labelled by direction
+    options = _metric(widgets, "AWS/RDS", "ReplicaLag", DBInstanceIdentifier=DATABASE_REPLICA)
+    assert (options["region"], options["stat"], options["period"]) == (DR.name, "Maximum", 60)
+    assert options["label"] == f"{PRIMARY.name} -> {DR.name}"
+
+
+def test_the_replication_row_fits_the_dashboards_width(widgets):
+    # Given the row of the three stores' replication graphs
+    (row_y,) = {w["y"] for w in widgets if w["properties"].get("title") == "PostgreSQL replica lag (s)"}
+    row = [w for w in widgets if w["y"] == row_y]
+    # Then DynamoDB, PostgreSQL and S3 share its 24 columns side by side
+    assert [w["properties"]["title"] for w in row] == [
+        "DynamoDB replication latency (ms)",
+        "PostgreSQL replica lag (s)",
+        "S3 replication",
+    ]
+    assert [(w["x"], w["width"]) for w in row] == [(0, 8), (8, 8), (16, 8)]
 
 
 def test_the_drills_probe_results_and_measured_lags_are_graphed_from_the_dashboards_region(widgets):

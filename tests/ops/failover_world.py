@@ -2,7 +2,8 @@
 
 moto holds the orders table in each region (it does not replicate between them: a test reads the
 replica the write went to), CloudWatch's datapoints (matched by moto with the dimensions in the
-order they were put, as the commands ask), STS and DynamoDB. Lambda's GetAccountSettings is not
+order they were put, as the commands ask), STS, DynamoDB and RDS (empty here: tests/ops/
+database_world.py adds the instances and what moto does not model of them). Lambda's GetAccountSettings is not
 in moto 5.2.5, so each region's Lambda client is stubbed whole (botocore Stubber). HTTP (the
 health routes), the public resolvers, the authoritative name servers and the clock are fakes:
 no network, no real sleep. The fake Route 53 answers with the DR region once the primary's fence
@@ -28,6 +29,7 @@ from dr_core.shared_names import SharedNames
 from dr_ops.aws import AwsClients
 from dr_ops.cli import main
 from dr_ops.dns_delegation import LookupFailed, NsLookup
+from dr_ops.switch.database import failback_replica
 from dr_ops.switch.io import HttpAnswer, HttpFailed, SwitchIo
 from dr_ops.tools import Tools
 from tests.ops.helpers import MOTO_NAME_SERVERS, ROOT, config, delegated_to
@@ -35,6 +37,7 @@ from tests.ops.helpers import MOTO_NAME_SERVERS, ROOT, config, delegated_to
 PRIMARY, DR = "us-east-1", "us-west-2"
 NAMES = SharedNames.of(config())
 TABLE = NAMES.orders_table
+FAILBACK_REPLICA = failback_replica(config())
 HEALTH_PATH = config().traffic.health_path
 API = "api.orders-dr.internal.test"
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -130,7 +133,8 @@ class Capacity:
 class World:
     aws: AwsClients
     clock: FakeClock = field(default_factory=FakeClock)
-    # Milliseconds for DynamoDB, seconds for the rest; None: no datapoint.
+    # Milliseconds for DynamoDB, seconds for the rest; None: no datapoint. PostgreSQL: the DR
+    # replica's ReplicaLag; "postgres back": the primary region's replica's, of failback --database.
     lag: dict[str, float | None] = field(
         default_factory=lambda: {
             "dynamodb": 800.0,
@@ -138,6 +142,8 @@ class World:
             "s3": 60.0,
             "sns": 2.0,
             "ssm": 30.0,
+            "postgres": 4.0,
+            "postgres back": None,
         }
     )
     # The order function's peak ConcurrentExecutions in the last hour, by region.
@@ -229,7 +235,8 @@ class World:
         )
 
     def _publish(self) -> None:
-        at = NOW - timedelta(minutes=2)
+        """Each metric's datapoint two minutes before the run starts (the drill's: three hours)."""
+        at = self.clock.now() - timedelta(minutes=2)
         by_region: dict[str, list[tuple[str, str, tuple[tuple[str, str], ...], float | None]]] = {
             PRIMARY: [
                 (
@@ -254,6 +261,12 @@ class World:
                     (("FunctionName", NAMES.primary.order_function),),
                     self.peak[PRIMARY],
                 ),
+                (
+                    "AWS/RDS",
+                    "ReplicaLag",
+                    (("DBInstanceIdentifier", FAILBACK_REPLICA),),
+                    self.lag["postgres back"],
+                ),
             ],
             DR: [
                 (
@@ -268,30 +281,36 @@ class World:
                     (("FunctionName", NAMES.dr.order_function),),
                     self.peak[DR],
                 ),
+                (
+                    "AWS/RDS",
+                    "ReplicaLag",
+                    (("DBInstanceIdentifier", NAMES.database_replica),),
+                    self.lag["postgres"],
+                ),
             ],
         }
         for region, metrics in by_region.items():
             cloudwatch = self.own.client("cloudwatch", region)
             for namespace, name, dimensions, value in metrics:
                 if value is not None:
-                    _put(cloudwatch, namespace, name, dimensions, value, at)
+                    put_datapoint(cloudwatch, namespace, name, dimensions, value, at)
         # The drill publishes from the observer region (the DR region by default), every 6 h.
         observer = self.own.client("cloudwatch", DR)
         for store in ("sns", "ssm"):
             value = self.lag[store]
             if value is not None:
                 dimensions = (("Store", store), ("service", "dr_drill"))
-                _put(
+                put_datapoint(
                     observer,
                     "OrdersDr",
                     "DrillReplicationLagSeconds",
                     dimensions,
                     value,
-                    NOW - timedelta(hours=3),
+                    self.clock.now() - timedelta(hours=3),
                 )
 
 
-def _put(
+def put_datapoint(
     cloudwatch: Any,
     namespace: str,
     name: str,

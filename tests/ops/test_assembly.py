@@ -8,23 +8,35 @@ from pathlib import Path
 import pytest
 
 from dr_ops.assembly import AssemblyError, CloudAssembly
+from dr_ops.database_failback import PRIMARY_STACK, REPLICA_STACK
 from tests.conftest import Synthesized
 
 
-def test_the_synthesized_app_has_its_four_stacks_in_two_regions(synthesized: Synthesized) -> None:
+def test_the_synthesized_app_has_its_stacks_in_two_regions(synthesized: Synthesized) -> None:
     # Given the app synthesized with cdk.json's defaults
     # When its cloud assembly is read
     assembly = CloudAssembly.read(synthesized.outdir)
 
     # Then every stack has its environment, name and bootstrap requirement
     by_id = {stack.artifact_id: stack for stack in assembly.stacks}
-    assert set(by_id) == {"Dns", "DrRegion", "PrimaryRegion", "Routing", "Observer"}
+    assert set(by_id) == {"Dns", "DrRegion", "PrimaryRegion", "DatabaseReplica", "Routing", "Observer"}
     assert by_id["DrRegion"].region == "us-west-2"
+    assert by_id["DatabaseReplica"].region == "us-west-2"
     assert by_id["Observer"].region == "us-west-2"
     assert by_id["PrimaryRegion"].stack_name == "dev-us-east-1-orders-primary-v1"
     assert by_id["Routing"].bootstrap_version == 6
     assert by_id["Routing"].bootstrap_parameter == "/cdk-bootstrap/hnb659fds/version"
     assert assembly.regions == ("us-east-1", "us-west-2")
+
+
+def test_the_stacks_the_database_failback_names_are_the_apps(synthesized: Synthesized) -> None:
+    # Given the app synthesized with cdk.json's defaults
+    # When its cloud assembly is read
+    by_id = {stack.artifact_id: stack for stack in CloudAssembly.read(synthesized.outdir).stacks}
+
+    # Then the stacks `failback --database` tells the operator to deploy are there, in their regions
+    assert by_id[PRIMARY_STACK].region == "us-east-1"
+    assert by_id[REPLICA_STACK].region == "us-west-2"
 
 
 def test_the_zone_stack_is_the_one_declaring_the_hosted_zone(synthesized: Synthesized) -> None:

@@ -50,6 +50,7 @@ def test_a_failover_prints_one_line_per_check_then_each_name_server_as_it_answer
         "lag s3",
         "lag sns",
         "lag ssm",
+        "lag postgres",
         "capacity",
         "name servers",
     ]
@@ -69,7 +70,7 @@ def test_a_failover_ends_with_a_timed_report(world: World) -> None:
     # Then the report times the checks (one 0.2 s health GET), the write, the first and every answer
     assert "failover us-east-1 -> us-west-2: switched to us-west-2" in world.out
     assert world.report() == [
-        ["checks", "0.2", "8 pass"],
+        ["checks", "0.2", "9 pass"],
         ["write via us-west-2", "0.0", "done"],
         ["write via us-east-1 (best effort)", "-", "landed"],
         ["first server answers us-west-2 (since write)", "30.0", SERVERS[0]],
@@ -155,7 +156,7 @@ def test_a_dry_run_runs_the_checks_and_writes_nothing(world: World) -> None:
     code = world.run("failover", "--to", DR, "--dry-run")
 
     # Then every check ran, the item it would write is printed, and no replica holds it
-    assert len(world.lines("PASS")) == 8
+    assert len(world.lines("PASS")) == 9
     assert 'would put {"order_id": "control#fence#us-east-1", "fenced_at": ' in world.out
     assert world.fence(PRIMARY, via=DR) is None
     assert world.fence(PRIMARY, via=PRIMARY) is None

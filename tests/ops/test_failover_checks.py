@@ -1,7 +1,7 @@
 """The checks before a failover: each failing or unknown check stops it before any write, and
 --force, --accept-unknown or a person at the terminal let it go on where they may.
 
-moto: DynamoDB, CloudWatch, STS. Stubber: Lambda. Fakes: health routes, DNS, clock.
+moto: DynamoDB, CloudWatch, STS, RDS. Stubber: Lambda. Fakes: health routes, DNS, clock.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from dr_ops.aws import AwsClients
 from dr_ops.switch.io import HttpAnswer
+from tests.ops.database_world import DatabaseWorld
 from tests.ops.failover_world import DR, PRIMARY, Capacity, World, fenced_body
 from tests.ops.helpers import FakeResolver
 
@@ -280,3 +281,83 @@ def test_unreachable_name_servers_are_unknown_and_the_switch_goes_unverified(wor
     )
     assert world.fence(PRIMARY, via=DR) is not None
     assert code == 5
+
+
+def test_the_postgres_lag_is_the_dr_replicas_replica_lag_against_its_rpo(world: World) -> None:
+    # Given the DR replica 4 s behind the primary (RPO 60 s), as RDS publishes it in DR
+    # When the operator fails over to DR
+    code = world.run("failover", "--to", DR)
+
+    # Then the check passes with the replica's name, its region, the window and the RPO
+    assert world.line("lag postgres") == (
+        "PASS     lag postgres     dev-us-west-2-orders-db-replica-v1 in us-west-2: max 4 s (last 5 min), "
+        "RPO 60 s"
+    )
+    assert code == 0
+
+
+def test_a_postgres_lag_over_its_rpo_stops_the_failover(world: World) -> None:
+    # Given the DR replica 90 s behind (RPO 60 s)
+    world.lag["postgres"] = 90.0
+
+    # When the operator fails over to DR
+    code = world.run("failover", "--to", DR)
+
+    # Then the check fails with its numbers and the way on, and nothing is written
+    assert world.line("lag postgres") == (
+        "FAIL     lag postgres     dev-us-west-2-orders-db-replica-v1 in us-west-2: max 90 s (last 5 min), "
+        "RPO 60 s -- wait until replication catches up, or --force to switch and lose what has not replicated"
+    )
+    assert "stopped before any write: lag postgres failed: fix it, or --force to switch anyway" in world.out
+    assert nothing_written(world)
+    assert code == 1
+
+
+def test_a_postgres_replica_without_lag_datapoints_is_unknown_and_stops(world: World) -> None:
+    # Given no ReplicaLag datapoints of the DR replica in the last 5 minutes
+    world.lag["postgres"] = None
+
+    # When the operator fails over to DR (no terminal: nobody to ask)
+    code = world.run("failover", "--to", DR)
+
+    # Then the check is UNKNOWN, naming the metric it looked for, and nothing is written
+    assert world.line("lag postgres") == (
+        "UNKNOWN  lag postgres     no datapoints of AWS/RDS ReplicaLag Maximum "
+        "(DBInstanceIdentifier=dev-us-west-2-orders-db-replica-v1) in us-west-2 in the last 5 min "
+        "-- --accept-unknown to switch without it"
+    )
+    assert nothing_written(world)
+    assert code == 1
+
+
+def test_a_promoted_dr_instance_without_lag_datapoints_skips_the_postgres_lag(aws: AwsClients) -> None:
+    # Given a DR instance promoted by an earlier failover (standalone: RDS publishes no ReplicaLag)
+    world = DatabaseWorld(aws)
+    world.promoted()
+    world.lag["postgres"] = None
+
+    # When the operator fails over to DR
+    code = world.run("failover", "--to", DR)
+
+    # Then the check is skipped, saying why, and the failover goes on
+    assert world.line("lag postgres") == (
+        "SKIP     lag postgres     dev-us-west-2-orders-db-replica-v1 in us-west-2 is standalone (promoted): "
+        "nothing replicates to it"
+    )
+    assert code == 0
+
+
+def test_a_negative_postgres_replica_lag_is_unknown_not_a_pass(world: World) -> None:
+    # Given the DR replica reporting a ReplicaLag of -1 (RDS's word for replication not running)
+    world.lag["postgres"] = -1.0
+
+    # When the operator fails over to DR
+    code = world.run("failover", "--to", DR)
+
+    # Then the check is UNKNOWN, saying why, and nothing is written
+    assert world.line("lag postgres").startswith(
+        "UNKNOWN  lag postgres     dev-us-west-2-orders-db-replica-v1 in us-west-2: max -1 s (last 5 min), "
+        "RPO 60 s: a negative lag is RDS's word for replication not running"
+    )
+    assert nothing_written(world)
+    assert code == 1

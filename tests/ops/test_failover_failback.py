@@ -1,6 +1,6 @@
 """``./dev failback``: the checks in the other direction, then every fence deleted, primary first.
 
-moto: DynamoDB in both regions, CloudWatch, STS. Stubber: Lambda. Fakes: health routes, DNS,
+moto: DynamoDB in both regions, CloudWatch, STS, RDS. Stubber: Lambda. Fakes: health routes, DNS,
 clock. moto does not replicate, so the fake Route 53 reads the primary's replica here: the one
 failback writes first.
 """
@@ -12,17 +12,33 @@ from botocore.stub import Stubber
 
 from dr_ops.aws import AwsClients
 from dr_ops.switch.io import HttpAnswer
+from tests.ops.database_world import DatabaseWorld
 from tests.ops.failover_world import DR, PRIMARY, SERVERS, World, fenced_body
 
 
-@pytest.fixture
-def failed_over(aws: AwsClients) -> World:
-    """After a failover: the primary fenced in both replicas, and Route 53 answering DR."""
-    world = World(aws, route53_reads=PRIMARY)
+def after_a_failover(world: World) -> World:
+    """The primary fenced in both replicas, and Route 53 answering DR."""
+    world.route53_reads = PRIMARY
     world.delays = dict.fromkeys(SERVERS, 0.0)
     for via in (PRIMARY, DR):
         world.put_fence(PRIMARY, via=via)
     world.http.answers = {PRIMARY: fenced_body(PRIMARY, PRIMARY), DR: fenced_body(DR, PRIMARY)}
+    return world
+
+
+@pytest.fixture
+def failed_over(aws: AwsClients) -> World:
+    """After a failover."""
+    return after_a_failover(World(aws))
+
+
+@pytest.fixture
+def copied_back(aws: AwsClients) -> DatabaseWorld:
+    """After a failover that promoted DR's PostgreSQL, and failback --database: its replica in the
+    primary region."""
+    world = DatabaseWorld(aws)
+    world.copied_back()
+    after_a_failover(world)
     return world
 
 
@@ -160,3 +176,51 @@ def test_dr_stays_fenced_when_dns_does_not_move_in_time(failed_over: World) -> N
     assert world.fence(DR, via=PRIMARY) is not None
     assert "us-west-2 stays fenced" in world.out
     assert code == 5
+
+
+def test_failback_skips_the_postgres_lag_without_a_replica_in_the_primary(failed_over: World) -> None:
+    # Given a failed-over world whose primary region has no replica of DR's PostgreSQL
+    world = failed_over
+
+    # When the operator fails back
+    code = world.run("failback")
+
+    # Then the check is skipped, naming what would make one, and the failback goes on
+    assert world.line("lag postgres") == (
+        "SKIP     lag postgres     PostgreSQL replicates primary -> DR only; no "
+        "dev-us-east-1-orders-db-failback-v1 in us-east-1 (./dev failback --database makes one)"
+    )
+    assert code == 0
+
+
+def test_failback_reads_the_lag_of_the_replica_failback_database_made(copied_back: DatabaseWorld) -> None:
+    # Given the primary region's replica of DR's PostgreSQL 3 s behind (RPO 60 s), published there
+    world = copied_back
+    world.lag["postgres back"] = 3.0
+
+    # When the operator fails back
+    code = world.run("failback")
+
+    # Then the check read it through the primary's RDS and CloudWatch, and passes
+    assert world.line("lag postgres") == (
+        "PASS     lag postgres     dev-us-east-1-orders-db-failback-v1 in us-east-1: max 3 s (last 5 min), "
+        "RPO 60 s"
+    )
+    assert {call.region for call in world.calls} == {PRIMARY}
+    assert code == 0
+
+
+def test_a_failback_replica_over_its_rpo_stops_the_failback(copied_back: DatabaseWorld) -> None:
+    # Given the primary region's replica 75 s behind DR (RPO 60 s)
+    world = copied_back
+    world.lag["postgres back"] = 75.0
+
+    # When the operator fails back
+    code = world.run("failback")
+
+    # Then the check fails and the fences stay
+    assert world.line("lag postgres").startswith(
+        "FAIL     lag postgres     dev-us-east-1-orders-db-failback-v1 in us-east-1: max 75 s"
+    )
+    assert world.fence(PRIMARY, via=PRIMARY) is not None
+    assert code == 1

@@ -191,6 +191,7 @@ def test_the_synthesized_stacks_pass_in_an_empty_account(aws: AwsClients, synthe
         "fixed names Dns": Status.PASS,
         "fixed names DrRegion": Status.PASS,
         "fixed names PrimaryRegion": Status.PASS,
+        "fixed names DatabaseReplica": Status.PASS,
         "fixed names Routing": Status.PASS,
         "fixed names Observer": Status.PASS,
     }
@@ -198,6 +199,10 @@ def test_the_synthesized_stacks_pass_in_an_empty_account(aws: AwsClients, synthe
     assert "DynamoDB::GlobalTable 2" in primary
     assert "S3::Bucket 2" in primary
     assert "Logs::LogGroup 2" in primary  # the database's export groups
+    dr = next(r for r in results if r.name == "fixed names DrRegion").outcome.found
+    assert "Logs::LogGroup 2" in dr  # the DR replica's export groups, made before the replica
+    replica = next(r for r in results if r.name == "fixed names DatabaseReplica").outcome.found
+    assert replica.endswith(": CloudWatch::Alarm 1, RDS::DBInstance 1")
 
 
 def test_a_synthesized_bucket_name_taken_in_the_account_fails(
