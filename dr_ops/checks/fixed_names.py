@@ -160,6 +160,21 @@ def _db_instance(place: Place, name: str, _properties: Mapping[str, Any]) -> Exi
     return Existing(frozenset({name, instance["DBInstanceIdentifier"], instance["DBInstanceArn"]}))
 
 
+def _db_subnet_group(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
+    rds = place.client("rds")
+    # RDS stores subnet group names in lower case.
+    answer = _answer(
+        lambda: rds.describe_db_subnet_groups(DBSubnetGroupName=name.lower()), "DBSubnetGroupNotFoundFault"
+    )
+    return Existing(frozenset({name, name.lower()})) if answer else None
+
+
+def _parameter(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
+    ssm = place.client("ssm")
+    found = _answer(lambda: ssm.get_parameter(Name=name), "ParameterNotFound")
+    return Existing(frozenset({name})) if found else None
+
+
 def _log_group(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     pages = place.client("logs").get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
     # The call matches a prefix; only the exact name collides.
@@ -217,6 +232,8 @@ FIXED_NAMES: Mapping[str, NamedType] = {
     "AWS::KMS::Alias": NamedType("AliasName", _alias),
     "AWS::SecretsManager::Secret": NamedType("Name", _secret, _secret_regions),
     "AWS::RDS::DBInstance": NamedType("DBInstanceIdentifier", _db_instance),
+    "AWS::RDS::DBSubnetGroup": NamedType("DBSubnetGroupName", _db_subnet_group),
+    "AWS::SSM::Parameter": NamedType("Name", _parameter),
     "AWS::Logs::LogGroup": NamedType("LogGroupName", _log_group),
     "AWS::StepFunctions::StateMachine": NamedType("StateMachineName", _state_machine),
     "AWS::Scheduler::Schedule": NamedType("Name", _schedule),

@@ -108,6 +108,24 @@ def create_db_instance(aws: AwsClients, name: str) -> None:
     )
 
 
+def create_db_subnet_group(aws: AwsClients, name: str) -> None:
+    ec2 = primary(aws, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{index}.0/24", AvailabilityZone=f"us-east-1{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for index, zone in enumerate("ab")
+    ]
+    primary(aws, "rds").create_db_subnet_group(
+        DBSubnetGroupName=name, DBSubnetGroupDescription="taken", SubnetIds=subnets
+    )
+
+
+def create_parameter(aws: AwsClients, name: str) -> None:
+    primary(aws, "ssm").put_parameter(Name=name, Value="taken", Type="String")
+
+
 def create_log_group(aws: AwsClients, name: str) -> None:
     primary(aws, "logs").create_log_group(logGroupName=name)
 
@@ -157,6 +175,8 @@ CREATE: dict[str, Callable[[AwsClients, str], None]] = {
     "AWS::KMS::Alias": create_alias,
     "AWS::SecretsManager::Secret": create_secret,
     "AWS::RDS::DBInstance": create_db_instance,
+    "AWS::RDS::DBSubnetGroup": create_db_subnet_group,
+    "AWS::SSM::Parameter": create_parameter,
     "AWS::Logs::LogGroup": create_log_group,
     "AWS::StepFunctions::StateMachine": create_state_machine,
     "AWS::Scheduler::Schedule": create_schedule,
@@ -167,9 +187,11 @@ CREATE: dict[str, Callable[[AwsClients, str], None]] = {
 
 
 def name_of(resource_type: str) -> str:
-    return (
-        "alias/dev-us-east-1-sample-v1" if resource_type == "AWS::KMS::Alias" else "dev-us-east-1-sample-v1"
-    )
+    if resource_type == "AWS::KMS::Alias":
+        return "alias/dev-us-east-1-sample-v1"
+    if resource_type == "AWS::SSM::Parameter":
+        return "/dev-us-east-1-sample-v1/name"
+    return "dev-us-east-1-sample-v1"
 
 
 def test_every_type_in_the_table_has_a_case_here() -> None:
