@@ -20,6 +20,7 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from dr_constructs import nag
+from dr_constructs.evidence_bucket import EvidenceBucket
 from dr_constructs.drill_probes import DRILL_SERVICE, PROBE_FUNCTION_TIMEOUT, DrillProbes
 from dr_constructs.service_function import METRICS_NAMESPACE, FunctionDefaults, ServiceFunction
 from dr_core.naming import Kind, Naming
@@ -86,7 +87,9 @@ class DrDrill(Construct):
         alert_topic: where the report and the drill's alarms go.
         alarm_prefix: every alarm name starts with it.
         rpo_targets: store -> recovery point target in seconds; a measured lag above it alarms.
-        every: how often EventBridge Scheduler runs the drill.
+        every: how often EventBridge Scheduler runs the drill; an alarm fires when no drill
+            has passed for twice as long.
+        evidence: where the report step keeps each report, under Object Lock.
     """
 
     def __init__(
@@ -105,8 +108,13 @@ class DrDrill(Construct):
         alarm_prefix: str,
         rpo_targets: Mapping[str, float],
         every: cdk.Duration,
+        evidence: EvidenceBucket,
     ) -> None:
         super().__init__(scope, id)
+        # Twice the interval in 1-hour periods; CloudWatch evaluates at most 7 days of them.
+        minutes = every.to_minutes(integral=False)
+        if minutes % 60 or not 1 <= minutes // 60 <= 84:
+            raise ValueError("DrDrill runs every whole number of hours from 1 to 84")
         here = cdk.Stack.of(self).region
         self._log_key, self._log_retention = defaults.log_key, defaults.log_retention
         self.probe_functions = DrillProbes(
@@ -132,11 +140,13 @@ class DrDrill(Construct):
             environment={
                 "REPORT_TOPIC_ARN": alert_topic.topic_arn,
                 "RPO_TARGETS": json.dumps(dict(rpo_targets)),
+                "EVIDENCE_BUCKET": evidence.bucket.bucket_name,
             },
             defaults=defaults,
             timeout=cdk.Duration.seconds(30),
         )
         alert_topic.grant_publish(report.role)
+        evidence.grant_put_reports(report.role, "drill")
         Validations.of(report.role).acknowledge(
             *nag.cdk_key_grant_wildcards("publish grant on the alert topic")
         )
@@ -237,7 +247,7 @@ class DrDrill(Construct):
                 self.state_machine, role=scheduler_role, retry_attempts=0
             ),
         )
-        self.alarms = self._alarms(probes, alert_topic, alarm_prefix, rpo_targets)
+        self.alarms = self._alarms(probes, alert_topic, alarm_prefix, rpo_targets, every)
 
     def _execution_outcome_metric(self) -> cw.Metric:
         """1 per execution that succeeded, 0 per one that failed, timed out or was aborted.
@@ -313,6 +323,7 @@ class DrDrill(Construct):
         alert_topic: sns.ITopic,
         prefix: str,
         rpo_targets: Mapping[str, float],
+        every: cdk.Duration,
     ) -> dict[str, cw.Alarm]:
         notify = cw_actions.SnsAction(alert_topic)
         alarms: dict[str, cw.Alarm] = {}
@@ -343,16 +354,33 @@ class DrDrill(Construct):
                 evaluation_periods=1,
                 treat_missing_data=_UNTIL_THE_NEXT_DRILL,
             )
+        outcome = self._execution_outcome_metric()
         alarms["execution-failed"] = cw.Alarm(
             self,
             "ExecutionFailed",
             alarm_name=f"{prefix}-drill-execution-failed",
             alarm_description="The last DR drill execution failed, timed out or was aborted",
-            metric=self._execution_outcome_metric(),
+            metric=outcome,
             threshold=1,
             comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=1,
             treat_missing_data=_UNTIL_THE_NEXT_DRILL,
+        )
+        # An hour without a drill has no datapoint: missing counts as breaching, so the alarm
+        # fires once every hour of twice the interval lacked a passed execution, whether the
+        # drills failed, stopped being scheduled or the schedule was deleted.
+        window = int(2 * every.to_hours())
+        alarms["not-passed"] = cw.Alarm(
+            self,
+            "NoDrillPassed",
+            alarm_name=f"{prefix}-drill-not-passed",
+            alarm_description=f"No DR drill has passed for {window} hours (twice its interval)",
+            metric=outcome.with_(statistic="Maximum"),
+            threshold=1,
+            comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=window,
+            datapoints_to_alarm=window,
+            treat_missing_data=cw.TreatMissingData.BREACHING,
         )
         for alarm in alarms.values():
             alarm.add_alarm_action(notify)

@@ -54,6 +54,8 @@ CONTEXT_KEYS = (
     "parameterReconcileMinutes",
     "deadLetterMaxAgeSeconds",
     "drillEveryHours",
+    "evidenceRetentionDays",
+    "evidenceLockMode",
     "hostedZoneId",
     "apiSubdomain",
     "healthPathToken",
@@ -109,6 +111,14 @@ _DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
 
 
+class EvidenceLockMode(Enum):
+    # Governance: a principal granted s3:BypassGovernanceRetention can still delete a report
+    # (a sandbox can be torn down). Compliance: no one can, not even the account's root user,
+    # until the retention ends.
+    GOVERNANCE = "governance"
+    COMPLIANCE = "compliance"
+
+
 class Egress(Enum):
     """How functions in private subnets reach AWS APIs."""
 
@@ -137,6 +147,9 @@ class OperationsConfig:
     parameter_reconcile_minutes: int
     dead_letter_max_age_seconds: int
     drill_every_hours: int
+    # How long S3 Object Lock keeps each drill and game-day report from being changed or deleted.
+    evidence_retention_days: int
+    evidence_lock_mode: EvidenceLockMode
 
 
 @dataclass(frozen=True)
@@ -247,7 +260,11 @@ class AppConfig:
             operations=OperationsConfig(
                 parameter_reconcile_minutes=_integer(context, "parameterReconcileMinutes", 5, 1440),
                 dead_letter_max_age_seconds=_integer(context, "deadLetterMaxAgeSeconds", 60, 1_209_600),
-                drill_every_hours=_integer(context, "drillEveryHours", 1, 168),
+                # The "no drill passed" alarm looks back twice the interval in 1-hour periods, and
+                # CloudWatch evaluates an alarm over at most 7 days (168 periods of 1 hour).
+                drill_every_hours=_integer(context, "drillEveryHours", 1, 84),
+                evidence_retention_days=_integer(context, "evidenceRetentionDays", 1, 36_500),
+                evidence_lock_mode=_evidence_lock_mode(context),
             ),
             traffic=_traffic(context, domain, f"{account}/{environment}{suffix}"),
             auth=_auth(context),
@@ -391,6 +408,16 @@ def _egress(context: Mapping[str, Any]) -> Egress:
         return Egress(value)
     except ValueError:
         raise ConfigError("egress", f"'{value}' is not allowed; use 'endpoints' or 'nat'") from None
+
+
+def _evidence_lock_mode(context: Mapping[str, Any]) -> EvidenceLockMode:
+    value = _text(context, "evidenceLockMode")
+    try:
+        return EvidenceLockMode(value)
+    except ValueError:
+        raise ConfigError(
+            "evidenceLockMode", f"'{value}' is not allowed; use 'governance' or 'compliance'"
+        ) from None
 
 
 def _instance_type(context: Mapping[str, Any], key: str) -> str:

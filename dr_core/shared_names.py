@@ -70,6 +70,9 @@ class SharedNames:
     observer_stack: str
     observer_key_alias: str
     observer_alert_topic: str
+    # The drill's and game day's reports, under S3 Object Lock, and that bucket's access logs.
+    evidence_bucket: str
+    evidence_access_log_bucket: str
     # A global table has one name in every region; it carries its home region.
     orders_table: str
     replication_role: str
@@ -104,6 +107,8 @@ class SharedNames:
             observer_stack=naming.name(Kind.STACK, "orders-observer", region=observer),
             observer_key_alias=naming.kms_alias("orders-observer", region=observer),
             observer_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-observer", region=observer),
+            evidence_bucket=naming.bucket("drevidence", region=observer),
+            evidence_access_log_bucket=naming.bucket("drevidencelogs", region=observer),
             orders_table=naming.name(Kind.DYNAMODB_TABLE, "orders", region=home),
             replication_role=naming.name(Kind.IAM_ROLE, "orderdata-replication", region=home),
             dashboard=naming.name(Kind.DASHBOARD, "orders-dr", region=observer),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from dr_constructs.alert_forwarding import AlertForwarder, subscribe_forwarder
@@ -9,12 +10,13 @@ from dr_constructs.alert_topic import AlertTopic
 from dr_constructs.app_key import AppKey
 from dr_constructs.deploy_time_lookup import DeployTimeLookup
 from dr_constructs.dr_drill import DrDrill
+from dr_constructs.evidence_bucket import EvidenceBucket
 from dr_constructs.drill_probes import PROBES
 from dr_constructs.replication_alarms import ReplicationAlarms
 from dr_constructs.secure_bucket import ReplicationToRegion
 from dr_constructs.service_function import FunctionDefaults, log_retention
 from dr_constructs.unified_dashboard import DashboardRegion, ObjectReplication, UnifiedDashboard
-from dr_core.config import DRILL_STORES, GLOBAL_REGION, AppConfig
+from dr_core.config import DRILL_STORES, GLOBAL_REGION, AppConfig, EvidenceLockMode
 from dr_core.naming import Kind
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
@@ -29,6 +31,13 @@ def _targets_markdown(config: AppConfig, rto: RtoBudget) -> str:
         f"**RTO budget** (target {config.traffic.rto_target_seconds} s): {rto.describe()}\n\n"
         "| store | RPO target |\n|---|---|\n" + rpo
     )
+
+
+def _lock_retention(config: AppConfig) -> s3.ObjectLockRetention:
+    days = cdk.Duration.days(config.operations.evidence_retention_days)
+    if config.operations.evidence_lock_mode is EvidenceLockMode.COMPLIANCE:
+        return s3.ObjectLockRetention.compliance(days)
+    return s3.ObjectLockRetention.governance(days)
 
 
 class ObserverStack(cdk.Stack):
@@ -57,7 +66,7 @@ class ObserverStack(cdk.Stack):
             alias=names.observer_key_alias,
             region=here,
             account=account,
-            via_services=("sns", "sqs"),
+            via_services=("sns", "sqs", "s3"),
         )
         key.allow_cloudwatch_logs()
         defaults = FunctionDefaults(
@@ -97,6 +106,14 @@ class ObserverStack(cdk.Stack):
                 topic_region=routing_region,
                 forwarder_arn=forwarder.function.function_arn,
             )
+        self.evidence = EvidenceBucket(
+            self,
+            "Evidence",
+            bucket_name=names.evidence_bucket,
+            access_log_bucket_name=names.evidence_access_log_bucket,
+            key=key.key,
+            retention=_lock_retention(config),
+        )
         health_check_ids = {
             region: self._health_check_id(names, region, defaults)
             for region in (config.primary.name, config.dr.name)
@@ -115,6 +132,7 @@ class ObserverStack(cdk.Stack):
             alarm_prefix=naming.name(Kind.ALARM, "orders-observer", region=here),
             rpo_targets={store: config.monitoring.rpo_targets[store] for store in DRILL_STORES},
             every=cdk.Duration.hours(config.operations.drill_every_hours),
+            evidence=self.evidence,
         )
         partition = self.partition
         alarm_arns = {

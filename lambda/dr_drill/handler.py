@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -36,7 +37,7 @@ from models import (
     configuration,
     parse_event,
 )
-from report import build_report
+from report import build_report, evidence_key
 
 # botocore logs request and response bodies, the SSM canary's value included, at DEBUG. Pinning
 # it keeps a function log level turned up for troubleshooting from ever printing one.
@@ -100,8 +101,10 @@ def report(data: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = configuration(ReportConfig)
     parsed = parse_event(data, ReportEvent)
     drill = build_report(parsed.drill_id, parsed.results, config.rpo_targets)
-    # Metrics first: should the publish fail, Step Functions' retry repeats them, which the
-    # Minimum and Maximum statistics alarms read are indifferent to; a lost drill is not.
+    # Metrics first: should the archive or the publish fail, Step Functions' retry repeats them,
+    # which the Minimum and Maximum statistics alarms read are indifferent to; a lost drill is not.
+    # A retry after the archive worked keeps a second, identical report: the locked first cannot
+    # be overwritten, only joined by a newer version.
     for probe, verdict in drill["probes"].items():
         # Success is the probe's own status; a lag over its RPO has an alarm of its own.
         passed = verdict["status"] == PASSED
@@ -109,10 +112,18 @@ def report(data: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # A failed probe's lag is its poll budget, not a measurement: it stays off the lag graph.
         if passed and verdict["lag_seconds"] is not None:
             _metric("DrillReplicationLagSeconds", MetricUnit.Seconds, verdict["lag_seconds"], "Store", probe)
+    body = json.dumps(drill, indent=2)
+    # The bucket's default Object Lock retention locks the report as it lands; S3 takes a locked
+    # upload only with a checksum, which ChecksumAlgorithm makes the SDK compute and send.
+    client("s3", config.topic_region).put_object(
+        Bucket=config.evidence_bucket,
+        Key=evidence_key(parsed.drill_id, datetime.now(UTC)),
+        Body=body.encode(),
+        ContentType="application/json",
+        ChecksumAlgorithm="SHA256",
+    )
     client("sns", config.topic_region).publish(
-        TopicArn=config.report_topic_arn,
-        Subject=f"DR drill {drill['status']}",
-        Message=json.dumps(drill, indent=2),
+        TopicArn=config.report_topic_arn, Subject=f"DR drill {drill['status']}", Message=body
     )
     failing = [
         probe

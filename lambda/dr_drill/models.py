@@ -98,6 +98,8 @@ class FailoverConfig(_Regions):
 class ReportConfig(_Frozen):
     report_topic_arn: str = Field(alias="REPORT_TOPIC_ARN", pattern=r"^arn:[\w-]+:sns:[\w-]+:\d{12}:[\w.-]+$")
     rpo_targets: Json[dict[str, PositiveFloat]] = Field(alias="RPO_TARGETS")
+    # In the observer region, as the report topic is.
+    evidence_bucket: Text = Field(alias="EVIDENCE_BUCKET")
 
     @field_validator("rpo_targets")
     @classmethod

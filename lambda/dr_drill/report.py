@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from models import FAILED, PASSED, PROBES, ProbeOutcome
@@ -24,6 +25,11 @@ def build_report(
     probes = {name: _verdict(by_probe.get(name), rpo_targets.get(name)) for name in names}
     passed = all(v["status"] == PASSED and v["within_rpo"] is not False for v in probes.values())
     return {"drill_id": drill_id, "status": PASSED if passed else FAILED, "probes": probes}
+
+
+def evidence_key(drill_id: str, at: datetime) -> str:
+    """Where the report is kept: one object per execution, by day, so a month lists by prefix."""
+    return f"reports/drill/{at:%Y/%m/%d}/{drill_id}.json"
 
 
 def _verdict(result: ProbeOutcome | None, target: float | None) -> dict[str, Any]:

@@ -11,11 +11,13 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
 from dr_constructs.dr_drill import DrDrill, drill_metric
 from dr_constructs.drill_probes import PROBES
+from dr_constructs.evidence_bucket import EvidenceBucket
 from dr_constructs.service_function import FunctionDefaults
 from tests.cfn import at_path, only, render
 from tests.conftest import ACCOUNT, bare_stack, masked
@@ -24,11 +26,9 @@ PREFIX = "dev-us-east-1-orders-global-v1"
 RPO_TARGETS = {"dynamodb": 5, "s3": 900, "sns": 60, "ssm": 300}
 
 
-@pytest.fixture(scope="module")
-def template(config, names) -> Template:
-    # Given a drill in us-east-1 that runs every 6 hours and reports to a topic
-    stack = bare_stack(config, "us-east-1")
-    DrDrill(
+def _drill(stack: cdk.Stack, config, names, every: cdk.Duration = cdk.Duration.hours(6)) -> DrDrill:
+    key = kms.Key(stack, "LogKey")
+    return DrDrill(
         stack,
         "Drill",
         naming=config.naming,
@@ -38,15 +38,28 @@ def template(config, names) -> Template:
         dr_health_url="https://drhealthhost.lambda-url.us-west-2.on.aws/",
         health_check_ids={"us-east-1": "primary-check-id", "us-west-2": "dr-check-id"},
         defaults=FunctionDefaults(
-            log_key=kms.Key(stack, "LogKey"),
-            log_retention=logs.RetentionDays.THREE_MONTHS,
-            powertools_layer_version=27,
+            log_key=key, log_retention=logs.RetentionDays.THREE_MONTHS, powertools_layer_version=27
         ),
         alert_topic=sns.Topic(stack, "Alerts"),
         alarm_prefix=PREFIX,
         rpo_targets=RPO_TARGETS,
-        every=cdk.Duration.hours(6),
+        every=every,
+        evidence=EvidenceBucket(
+            stack,
+            "Evidence",
+            bucket_name="evidence-bucket",
+            access_log_bucket_name="evidence-logs",
+            key=key,
+            retention=s3.ObjectLockRetention.governance(cdk.Duration.days(365)),
+        ),
     )
+
+
+@pytest.fixture(scope="module")
+def template(config, names) -> Template:
+    # Given a drill in us-east-1 that runs every 6 hours, reports to a topic and keeps its evidence
+    stack = bare_stack(config, "us-east-1")
+    _drill(stack, config, names)
     return Template.from_stack(stack)
 
 
@@ -235,10 +248,49 @@ def test_drill_alarms_stay_in_alarm_until_a_later_drill_reports(template):
     # arrives (CloudWatch, "Configuring how CloudWatch alarms treat missing data")
     alarms = _alarms(template)
     # Then each probe, each store and the execution have one alarm, and every one ignores missing data
+    del alarms[f"{PREFIX}-drill-not-passed"]
     assert len(alarms) == len(PROBES) + len(RPO_TARGETS) + 1
     assert {(a["Period"], a["EvaluationPeriods"], a["TreatMissingData"]) for a in alarms.values()} == {
         (3600, 1, "ignore")
     }
+
+
+def test_an_alarm_fires_when_no_drill_passed_for_twice_the_interval(template):
+    # Given a drill every 6 hours: an hour without any execution has no datapoint, and an hour
+    # whose only drills failed has a maximum of 0
+    (topic_id, _) = only(template, "AWS::SNS::Topic")
+    alarm = _alarms(template)[f"{PREFIX}-drill-not-passed"]
+    # Then 12 hourly periods without a 1 alarm: missing data is breaching, all 12 must breach
+    assert alarm["MetricName"] == "DrillExecutionSucceeded"
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "Maximum",
+        "LessThanThreshold",
+        1,
+    )
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3600, 12, 12)
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": topic_id}]
+
+
+@pytest.mark.parametrize("hours", [0, 85, 1.5])
+def test_an_interval_the_no_pass_alarm_cannot_cover_is_refused(config, names, hours):
+    # Given an interval whose double is not whole hours within CloudWatch's 7-day evaluation range
+    # (PutMetricAlarm: Period x EvaluationPeriods <= 604,800 s)
+    stack = bare_stack(config, "us-east-1")
+    # Then the drill is refused, naming the allowed range
+    with pytest.raises(ValueError, match="1 to 84"):
+        _drill(stack, config, names, every=cdk.Duration.minutes(hours * 60))
+
+
+def test_the_report_step_may_only_add_drill_reports_to_the_evidence_bucket(template):
+    # Then its function knows the bucket and its role may put objects under reports/drill/ only
+    (bucket_id, _) = at_path(template, "Test/Evidence/Bucket/Resource")
+    (_, function) = at_path(template, "Test/Drill/ReportFunction/Function/Resource")
+    assert function["Properties"]["Environment"]["Variables"]["EVIDENCE_BUCKET"] == {"Ref": bucket_id}
+    (_, policy) = at_path(template, "Test/Drill/ReportFunction/Role/DefaultPolicy/Resource")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    s3_actions = [(s["Action"], render(s["Resource"])) for s in statements if str(s["Action"]).startswith("s3:")]
+    assert s3_actions == [("s3:PutObject", f"<{bucket_id}.Arn>/reports/drill/*")]
 
 
 def test_every_final_execution_status_goes_to_an_encrypted_outcome_log(template):

@@ -58,6 +58,7 @@ ENV = {
     "SOURCE_KEY_ID": "alias/dev-us-east-1-orders-v1",
     "REPORT_TOPIC_ARN": f"arn:aws:sns:{PRIMARY}:{ACCOUNT}:dev-us-east-1-drill-reports-v1",
     "RPO_TARGETS": json.dumps(RPO_TARGETS),
+    "EVIDENCE_BUCKET": f"dev-{PRIMARY}-drevidence-{ACCOUNT}-v1",
     "POWERTOOLS_SERVICE_NAME": SERVICE,
     "POWERTOOLS_METRICS_NAMESPACE": "OrdersDr",
 }
@@ -320,6 +321,14 @@ def build_aws(monkeypatch: pytest.MonkeyPatch) -> Aws:
         ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default_key}]},
     )
     s3[DR].create_bucket(Bucket=ENV["REPLICA_BUCKET"], CreateBucketConfiguration={"LocationConstraint": DR})
+    s3[PRIMARY].create_bucket(Bucket=ENV["EVIDENCE_BUCKET"], ObjectLockEnabledForBucket=True)
+    s3[PRIMARY].put_object_lock_configuration(
+        Bucket=ENV["EVIDENCE_BUCKET"],
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}},
+        },
+    )
     sns, sqs = clients["sns"], clients["sqs"]
     topics = (ENV["SOURCE_TOPIC_ARN"], DR_ALERTS_ARN, ENV["REPORT_TOPIC_ARN"])
     for arn in topics:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import urllib.error
 from collections.abc import Iterator
 from typing import Any
@@ -538,6 +539,24 @@ def test_report_all_passed_is_passed_and_published(drill, aws):
     (envelope,) = published_reports(aws)
     assert envelope["Subject"] == "DR drill PASSED"
     assert json.loads(envelope["Message"]) == verdict
+
+
+def test_report_is_kept_in_the_evidence_bucket_locked_and_checksummed(drill, aws):
+    # Given every probe passed
+    # When the report step runs
+    verdict = report(drill, all_passed())
+
+    # Then the same report is one object under reports/drill/<day>/<execution>.json
+    s3 = aws.s3[PRIMARY]
+    (entry,) = s3.list_objects_v2(Bucket=ENV["EVIDENCE_BUCKET"])["Contents"]
+    assert re.fullmatch(rf"reports/drill/\d{{4}}/\d{{2}}/\d{{2}}/{DRILL_ID}\.json", entry["Key"])
+    stored = s3.get_object(Bucket=ENV["EVIDENCE_BUCKET"], Key=entry["Key"], ChecksumMode="ENABLED")
+    assert json.loads(stored["Body"].read()) == verdict
+    # And it carries the checksum S3 demands of an upload to a bucket with Object Lock
+    # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, Content-MD5), and the
+    # bucket's default retention locked it
+    assert stored["ChecksumSHA256"]
+    assert stored["ObjectLockMode"] == "GOVERNANCE"
 
 
 def test_report_caught_failure_fails_the_drill_and_keeps_the_others(drill, aws):
