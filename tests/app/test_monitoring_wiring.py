@@ -97,8 +97,9 @@ def test_every_observer_alarm_notifies_the_observer_topic(observer):
     # Then every alarm of the observer stack notifies the observer's topic
     (topic_id, _) = at_path(observer, "Observer/Alerts/Topic/Resource")
     alarms = _alarms(observer)
-    # Five probes, four stores, one execution outcome, the routing forwarder's dead-letter queue's two
-    assert len(alarms) == 12
+    # Five probes, four stores, the execution outcome, no drill passed, the routing forwarder's
+    # dead-letter queue's two
+    assert len(alarms) == 13
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
         assert alarm["OKActions"] == [{"Ref": topic_id}], name
