@@ -58,6 +58,7 @@ RETRY_AFTER_SECONDS = 2
 # after two 10 s checks, and clients keep the old answer for the record's TTL. A retry sooner would mostly
 # come back here.
 FENCED_RETRY_AFTER_SECONDS = 10
+REGION_HEADER = "X-Orders-Region"
 
 _PUT_RESULTS: dict[PutOutcome, tuple[int, str]] = {
     PutOutcome.CREATED: (201, "OrdersCreated"),
@@ -153,6 +154,8 @@ def _rejected(message: str, field: str) -> Response[dict[str, Any]]:
 def _json(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> Response[dict[str, Any]]:
+    # Says which region answered: a client on the shared name (and the game day) sees where DNS sent it.
+    headers = {REGION_HEADER: SETTINGS.table_region, **(headers or {})}
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
     )

@@ -189,6 +189,16 @@ def test_valid_order_is_stored_in_the_local_replica_only(api: Api, tables: dict[
     assert scan(tables[PRIMARY]) == []
 
 
+def test_every_order_answer_names_the_region_that_gave_it(api: Api) -> None:
+    # Given the function runs in the DR region
+    # When an order is created, read, and a missing one asked for
+    answers = [api.post(valid_order()), api.get("order-1"), api.get("order-404")]
+
+    # Then each answer says so: a client of the shared name (the game day too) sees where DNS sent it
+    assert [a.status for a in answers] == [201, 200, 404]
+    assert {a.headers["X-Orders-Region"] for a in answers} == {DR}
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
