@@ -20,8 +20,8 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.evidence_bucket import EvidenceBucket
 from dr_constructs.drill_probes import DRILL_SERVICE, PROBE_FUNCTION_TIMEOUT, DrillProbes
+from dr_constructs.evidence_bucket import EvidenceBucket
 from dr_constructs.service_function import METRICS_NAMESPACE, FunctionDefaults, ServiceFunction
 from dr_core.naming import Kind, Naming
 from dr_core.shared_names import RegionNames

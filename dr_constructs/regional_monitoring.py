@@ -82,6 +82,12 @@ class RegionalMonitoring(Construct):
                 "Warning": LatencyThreshold(max_latency=cdk.Duration.millis(thresholds["apiLatencyP90Ms"]))
             },
         )
+        # The region's customers see server errors: what stops a game-day experiment that went too far.
+        (self.api_errors_alarm,) = [
+            created.alarm
+            for created in self.facade.created_alarms()
+            if created.alarm_name_suffix == "Fault-Count"
+        ]
 
     def monitor_function(self, name: str, function: lambda_.IFunction) -> None:
         """Error and throttle alarms for one function, named after ``name``."""

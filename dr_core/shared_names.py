@@ -73,6 +73,13 @@ class SharedNames:
     # The drill's and game day's reports, under S3 Object Lock, and that bucket's access logs.
     evidence_bucket: str
     evidence_access_log_bucket: str
+    # The game day: the FIS templates in the primary (IDs published under the prefix, by experiment
+    # name), their emergency-stop alarm, the FIS Lambda extension's configuration bucket, and the
+    # secret in the observer region with the OAuth client the game day orders through.
+    game_day_template_parameter_prefix: str
+    game_day_stop_alarm: str
+    fault_config_bucket: str
+    game_day_client_secret: str
     # A global table has one name in every region; it carries its home region.
     orders_table: str
     replication_role: str
@@ -109,6 +116,11 @@ class SharedNames:
             observer_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-observer", region=observer),
             evidence_bucket=naming.bucket("drevidence", region=observer),
             evidence_access_log_bucket=naming.bucket("drevidencelogs", region=observer),
+            game_day_template_parameter_prefix=naming.name(Kind.SSM_PATH, "orders-game-day", region=home)
+            + "/experiment-template-id/",
+            game_day_stop_alarm=naming.name(Kind.ALARM, "game-day-stop", region=home),
+            fault_config_bucket=naming.bucket("faultconfig", region=home),
+            game_day_client_secret=naming.name(Kind.SECRET, "game-day-client", region=observer),
             orders_table=naming.name(Kind.DYNAMODB_TABLE, "orders", region=home),
             replication_role=naming.name(Kind.IAM_ROLE, "orderdata-replication", region=home),
             dashboard=naming.name(Kind.DASHBOARD, "orders-dr", region=observer),

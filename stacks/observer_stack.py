@@ -10,8 +10,8 @@ from dr_constructs.alert_topic import AlertTopic
 from dr_constructs.app_key import AppKey
 from dr_constructs.deploy_time_lookup import DeployTimeLookup
 from dr_constructs.dr_drill import DrDrill
-from dr_constructs.evidence_bucket import EvidenceBucket
 from dr_constructs.drill_probes import PROBES
+from dr_constructs.evidence_bucket import EvidenceBucket
 from dr_constructs.replication_alarms import ReplicationAlarms
 from dr_constructs.secure_bucket import ReplicationToRegion
 from dr_constructs.service_function import FunctionDefaults, log_retention

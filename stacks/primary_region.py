@@ -5,12 +5,15 @@ from constructs import Construct
 
 from dr_constructs.alert_forwarding import subscribe_forwarder
 from dr_constructs.app_key import AppKey, alias_arn
+from dr_constructs.fault_experiments import FaultExperiments
 from dr_constructs.orders_database import OrdersDatabase
 from dr_constructs.orders_table import GlobalOrdersTable
 from dr_constructs.parameter_replication import ParameterReplication
 from dr_constructs.regional_services import RegionalServices
 from dr_constructs.secure_bucket import AccessLogBucket, ReplicationToRegion, SecureBucket
 from dr_core.config import AppConfig
+from dr_core.game_day import EXPERIMENTS, GameDayPlan
+from dr_core.naming import Kind
 from dr_core.shared_names import SharedNames
 from stacks.regional_stack import RegionalStack
 
@@ -98,6 +101,25 @@ class PrimaryRegionStack(RegionalStack):
             rule_id=ReplicationToRegion.RULE_ID,
             max_latency_seconds=thresholds["s3ReplicationLatencySeconds"],
             max_pending_operations=thresholds["s3PendingOperations"],
+        )
+        self.fault_experiments = FaultExperiments(
+            self,
+            "FaultExperiments",
+            order_function=self.services.orders.function,
+            table_name=names.orders_table,
+            data_bucket=self.data.bucket,
+            replica_region=dr,
+            replica_bucket_name=names.dr.data_bucket,
+            key=self.key.key,
+            access_logs=access_logs.bucket,
+            config_bucket_name=names.fault_config_bucket,
+            role_names={e: naming.name(Kind.IAM_ROLE, f"fis-{e}", region=region) for e in EXPERIMENTS},
+            stop_alarm_name=names.game_day_stop_alarm,
+            customer_impact_alarms=[monitoring.api_errors_alarm],
+            alert_topic=topic,
+            action_seconds=GameDayPlan.of(config).action_seconds,
+            template_id_parameter_prefix=names.game_day_template_parameter_prefix,
+            log_retention=self.services.function_defaults.log_retention,
         )
         # Both cross-region alert subscriptions live here: this stack deploys after the DR
         # stack, so the DR topic and forwarder already exist, and it owns the primary's.

@@ -89,7 +89,7 @@ class DnsQueryFailed(Exception):
 
 def encode_name(name: str) -> bytes:
     """`name` in wire format (RFC 1035 3.1), with or without its trailing dot; "." is the root."""
-    if name in ("", ".."):
+    if not name:
         raise ValueError(f"not a domain name: {name!r}")
     text = name[:-1] if name.endswith(".") else name
     wire = bytearray()

@@ -1,0 +1,89 @@
+"""How long each game-day experiment runs and how long each of its alarms may take, from the config.
+
+The FIS experiments and the game day's state machine both read these figures, so an experiment
+never ends before the alarm it tests could have fired. Each window is what the alarm needs at worst
+to see the fault, plus the delays AWS documents, plus a stated margin; a measured result past the
+window fails the game day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from dr_core.config import AppConfig
+from dr_core.rto import RtoBudget
+
+PRIMARY_PATH, DYNAMODB_PAUSE, S3_PAUSE = "primary-path", "dynamodb-pause", "s3-pause"
+EXPERIMENTS: Final = (PRIMARY_PATH, DYNAMODB_PAUSE, S3_PAUSE)
+# The store each replication pause cuts off.
+PAUSED_STORE: Final = {DYNAMODB_PAUSE: "dynamodb", S3_PAUSE: "s3"}
+
+# "Tables may continue to be replicated for up to 5 minutes after action begins."
+# https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#global-table-pause-replication
+DYNAMODB_PAUSE_TAKES_EFFECT_SECONDS = 300
+# The replication alarms (dr_constructs.replication_alarms) need 3 of 5 one-minute datapoints.
+ALARM_EVALUATION_SECONDS = 5 * 60
+# CloudWatch publishes a one-minute datapoint a few minutes after its minute at worst; a margin, stated.
+METRIC_DELIVERY_SECONDS = 180
+# Left on each FIS action after its window: the game day stops the experiment as soon as it has
+# measured; the action's own duration only bounds a game day that lost track of it.
+EXPERIMENT_MARGIN_SECONDS = 300
+# The primary-path fault: the FIS Lambda extension polls S3 for its configuration every 60 s by
+# default, then the measurement phases run (fault, unhealthy, DNS, order: see the game day's watch).
+FAULT_START_SECONDS = 180
+PHASE_SECONDS = 180
+RESTORE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class GameDayPlan:
+    """Durations in seconds. ``alarm_window``: from the pause's start until one of its lag alarms
+    must be in ALARM. ``resume_window``: from the experiment's stop until every alarm is out of
+    ALARM and every canary arrived. ``action_seconds``: each FIS action's own duration."""
+
+    rto_budget_seconds: int
+    alarm_window: dict[str, int]
+    resume_window: dict[str, int]
+    action_seconds: dict[str, int]
+
+    @classmethod
+    def of(cls, config: AppConfig) -> GameDayPlan:
+        thresholds = config.monitoring.thresholds
+        # The DynamoDB alarm fires on the latency of changes that did replicate: at the threshold.
+        dynamodb_alarm = (
+            DYNAMODB_PAUSE_TAKES_EFFECT_SECONDS
+            + int(thresholds["dynamodbReplicationLatencyMs"] / 1000)
+            + ALARM_EVALUATION_SECONDS
+            + METRIC_DELIVERY_SECONDS
+        )
+        # S3 Replication Time Control reports a pending object's age as ReplicationLatency.
+        s3_alarm = (
+            int(thresholds["s3ReplicationLatencySeconds"])
+            + ALARM_EVALUATION_SECONDS
+            + METRIC_DELIVERY_SECONDS
+        )
+        # Back to OK takes the alarm's evaluation again, after the backlog replicates (RTC: 15 minutes).
+        resume = {
+            DYNAMODB_PAUSE: DYNAMODB_PAUSE_TAKES_EFFECT_SECONDS
+            + ALARM_EVALUATION_SECONDS
+            + METRIC_DELIVERY_SECONDS,
+            S3_PAUSE: 15 * 60 + ALARM_EVALUATION_SECONDS + METRIC_DELIVERY_SECONDS,
+        }
+        alarm = {DYNAMODB_PAUSE: dynamodb_alarm, S3_PAUSE: s3_alarm}
+        primary_path = FAULT_START_SECONDS + 3 * PHASE_SECONDS
+        return cls(
+            rto_budget_seconds=RtoBudget.of(config.traffic).automatic_seconds,
+            alarm_window=alarm,
+            resume_window=resume,
+            action_seconds={
+                PRIMARY_PATH: primary_path + EXPERIMENT_MARGIN_SECONDS,
+                **{name: seconds + EXPERIMENT_MARGIN_SECONDS for name, seconds in alarm.items()},
+            },
+        )
+
+
+def iso_duration(seconds: int) -> str:
+    """FIS takes ISO 8601 durations: PT25M, PT12M30S."""
+    minutes, rest = divmod(seconds, 60)
+    return f"PT{minutes}M{rest}S" if rest else f"PT{minutes}M"
