@@ -1,4 +1,5 @@
-"""``python -m dr_ops preflight|deploy|failover|failback [-c key=value ...] [args]``: exit codes, errors."""
+"""``python -m dr_ops preflight|deploy|failover|failback|drill|gameday [-c key=value ...] [args]``:
+exit codes, errors."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dr_ops.context import Invocation, UsageError
 from dr_ops.deploy import deploy
 from dr_ops.failover import failback, failover
 from dr_ops.preflight import preflight
+from dr_ops.proving import drill, gameday
 from dr_ops.tools import CommandFailed, Tools
 
 USAGE = (
@@ -22,13 +24,19 @@ USAGE = (
     "       python -m dr_ops failback [--dry-run] [--force] [--accept-unknown] [--timeout <s>] "
     "[-c key=value ...]\n"
     "       python -m dr_ops failback --database [--dry-run] [--yes] [--replica-timeout <s>] "
-    "[-c key=value ...]"
+    "[-c key=value ...]\n"
+    "       python -m dr_ops drill [--timeout <s>] [-c key=value ...]\n"
+    "       python -m dr_ops gameday [--experiment primary-path|dynamodb-pause|s3-pause|all ...] "
+    "[--timeout <s>] [-c key=value ...]\n"
+    "       python -m dr_ops gameday --stop [-c key=value ...]"
 )
 COMMANDS: Mapping[str, Callable[[Invocation, Tools], int]] = {
     "preflight": preflight,
     "deploy": deploy,
     "failover": failover,
     "failback": failback,
+    "drill": drill,
+    "gameday": gameday,
 }
 
 
@@ -38,7 +46,8 @@ def main(argv: Sequence[str], tools: Tools) -> int:
     nothing switched (failback --database: the replica's create failed); 5: switched, DNS not
     verified in time (failback --database: the replica not caught up in time); 6: switched, the
     database not promoted (failover --promote-database: declined, or a call failed); 7: switched,
-    the promotion not finished in time; otherwise the failed cdk command's own exit code."""
+    the promotion not finished in time; drill, gameday: 1 failed, 3 still running at --timeout;
+    otherwise the failed cdk command's own exit code."""
     if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 2

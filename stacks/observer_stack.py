@@ -12,11 +12,13 @@ from dr_constructs.deploy_time_lookup import DeployTimeLookup
 from dr_constructs.dr_drill import DrDrill
 from dr_constructs.drill_probes import PROBES
 from dr_constructs.evidence_bucket import EvidenceBucket
+from dr_constructs.game_day import GameDay, GameDayTargets
 from dr_constructs.replication_alarms import ReplicationAlarms
 from dr_constructs.secure_bucket import ReplicationToRegion
 from dr_constructs.service_function import FunctionDefaults, log_retention
 from dr_constructs.unified_dashboard import DashboardRegion, ObjectReplication, UnifiedDashboard
 from dr_core.config import DRILL_STORES, GLOBAL_REGION, AppConfig, EvidenceLockMode
+from dr_core.game_day import DYNAMODB_PAUSE, EXPERIMENTS, S3_PAUSE, GameDayPlan
 from dr_core.naming import Kind
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
@@ -42,10 +44,12 @@ def _lock_retention(config: AppConfig) -> s3.ObjectLockRetention:
 
 class ObserverStack(cdk.Stack):
     """The unified cross-region view, in the observer region (never the primary, so it outlives
-    the primary's outage): the dashboard, the DR drill with its alarms, and the observer's alert
-    topic, which also receives the routing stack's health-check alarms from us-east-1.
+    the primary's outage): the dashboard, the DR drill with its alarms, the game day, the evidence
+    bucket both report into, and the observer's alert topic, which also receives the routing
+    stack's health-check alarms from us-east-1.
 
-    Deployed last: it reads the routing stack's health check IDs at deploy time, by name.
+    Deployed last: it reads the routing stack's health check IDs and the primary's FIS experiment
+    template IDs at deploy time, by name.
     """
 
     def __init__(
@@ -134,6 +138,51 @@ class ObserverStack(cdk.Stack):
             every=cdk.Duration.hours(config.operations.drill_every_hours),
             evidence=self.evidence,
         )
+        table_lag_alarm = ReplicationAlarms.table_alarm_name(names.primary.alarm_prefix, config.dr.name)
+        bucket_failed, bucket_latency, bucket_pending = ReplicationAlarms.bucket_alarm_names(
+            names.primary.alarm_prefix
+        )
+        regions = (config.primary.name, config.dr.name)
+        self.game_day = GameDay(
+            self,
+            "GameDay",
+            naming=naming,
+            primary=names.primary,
+            dr=names.dr,
+            orders_table=names.orders_table,
+            template_ids={
+                experiment: self._parameter(
+                    f"TemplateId{''.join(part.capitalize() for part in experiment.split('-'))}",
+                    names.game_day_template_parameter_prefix + experiment,
+                    config.primary.name,
+                    defaults,
+                )
+                for experiment in EXPERIMENTS
+            },
+            targets=GameDayTargets(
+                api_name=config.traffic.api_domain,
+                zone_name=config.domain,
+                regional_names={r: config.traffic.regional_api_domain(r) for r in regions},
+                health_urls={
+                    r: f"https://{config.traffic.regional_api_domain(r)}{config.traffic.health_path}"
+                    for r in regions
+                },
+                health_check_ids=health_check_ids,
+                steady_alarms=(
+                    names.game_day_stop_alarm,
+                    table_lag_alarm,
+                    bucket_failed,
+                    bucket_latency,
+                    bucket_pending,
+                ),
+                pause_alarms={DYNAMODB_PAUSE: (table_lag_alarm,), S3_PAUSE: (bucket_latency, bucket_pending)},
+            ),
+            plan=GameDayPlan.of(config),
+            client_secret_name=names.game_day_client_secret,
+            defaults=defaults,
+            alert_topic=self.alert_topic.topic,
+            evidence=self.evidence,
+        )
         partition = self.partition
         alarm_arns = {
             name: region_names.alarm_arn(name, account=account, partition=partition)
@@ -189,23 +238,29 @@ class ObserverStack(cdk.Stack):
 
     def _health_check_id(self, names: SharedNames, region: str, defaults: FunctionDefaults) -> str:
         """The routing stack's check of ``region``'s health route, read by its parameter's exact name."""
-        parameter = names.health_check_id_parameter_prefix + region
+        return self._parameter(
+            f"HealthCheckId{''.join(part.capitalize() for part in region.split('-'))}",
+            names.health_check_id_parameter_prefix + region,
+            GLOBAL_REGION,
+            defaults,
+        )
+
+    def _parameter(self, id: str, parameter: str, region: str, defaults: FunctionDefaults) -> str:
+        """A value another stack published as an SSM parameter, read at deploy time by its exact name."""
         lookup = DeployTimeLookup(
             self,
-            f"HealthCheckId{''.join(part.capitalize() for part in region.split('-'))}",
+            id,
             service="SSM",
             action="getParameter",
             parameters={"Name": parameter},
             output_path="Parameter.Value",
-            region=GLOBAL_REGION,
+            region=region,
             log_key=defaults.log_key,
             log_retention=defaults.log_retention,
             permissions=[
                 iam.PolicyStatement(
                     actions=["ssm:GetParameter"],
-                    resources=[
-                        f"arn:{self.partition}:ssm:{GLOBAL_REGION}:{self.account}:parameter{parameter}"
-                    ],
+                    resources=[f"arn:{self.partition}:ssm:{region}:{self.account}:parameter{parameter}"],
                 )
             ],
         )

@@ -40,10 +40,10 @@ def compose(app: cdk.App, config: AppConfig) -> Platform:
     rule and alert subscriptions name the DR key, bucket, topic and forwarder.
     The DR region's database replica after the primary: its source must exist.
     Routing after both regions: its health checks call their names. The observer
-    last: it reads the routing stack's health check IDs and subscribes to its
-    topic. The stacks share no tokens, only names from the naming convention
-    (generated IDs are read at deploy time), so these dependencies are the only
-    ones: no cycle.
+    last: it reads the routing stack's health check IDs and the primary's FIS
+    template IDs, and subscribes to the routing topic. The stacks share no
+    tokens, only names from the naming convention (generated IDs are read at
+    deploy time), so these dependencies are the only ones: no cycle.
     """
     rto = RtoBudget.of(config.traffic)
     rto.enforce(config.traffic.rto_target_seconds)
@@ -61,6 +61,7 @@ def compose(app: cdk.App, config: AppConfig) -> Platform:
     database_replica.add_stack_dependency(primary, "copies the primary's database")
     routing.add_stack_dependency(primary, "checks both regions' health routes by their names")
     observer.add_stack_dependency(routing, "reads the health check IDs and subscribes to the routing topic")
+    observer.add_stack_dependency(primary, "reads the FIS experiment template IDs")
     platform = Platform(
         config=config,
         rto=rto,
