@@ -289,7 +289,9 @@ def test_the_report_step_may_only_add_drill_reports_to_the_evidence_bucket(templ
     assert function["Properties"]["Environment"]["Variables"]["EVIDENCE_BUCKET"] == {"Ref": bucket_id}
     (_, policy) = at_path(template, "Test/Drill/ReportFunction/Role/DefaultPolicy/Resource")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    s3_actions = [(s["Action"], render(s["Resource"])) for s in statements if str(s["Action"]).startswith("s3:")]
+    s3_actions = [
+        (s["Action"], render(s["Resource"])) for s in statements if str(s["Action"]).startswith("s3:")
+    ]
     assert s3_actions == [("s3:PutObject", f"<{bucket_id}.Arn>/reports/drill/*")]
 
 
