@@ -26,7 +26,8 @@ PREFIX = "dev-us-east-1-orders-global-v1"
 RPO_TARGETS = {"dynamodb": 5, "s3": 900, "sns": 60, "ssm": 300}
 
 
-def _drill(stack: cdk.Stack, config, names, every: cdk.Duration = cdk.Duration.hours(6)) -> DrDrill:
+def _drill(stack: cdk.Stack, config, names, every: cdk.Duration | None = None) -> DrDrill:
+    every = every or cdk.Duration.hours(6)
     key = kms.Key(stack, "LogKey")
     return DrDrill(
         stack,
