@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import Validations
+from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -16,7 +17,7 @@ from constructs import Construct
 from dr_constructs import nag
 from dr_constructs.app_key import use_by_alias
 from dr_constructs.evidence_bucket import EvidenceBucket
-from dr_constructs.service_function import FunctionDefaults, ServiceFunction
+from dr_constructs.service_function import METRICS_NAMESPACE, FunctionDefaults, ServiceFunction
 from dr_core.game_day import EXPERIMENTS, PRIMARY_PATH, GameDayPlan
 from dr_core.naming import Kind, Naming
 from dr_core.shared_names import RegionNames
@@ -31,6 +32,23 @@ _START_TIMEOUT, _STOP_TIMEOUT = 120, 300
 _WATCH_FUNCTION_TIMEOUT = cdk.Duration.minutes(15)
 # A whole game day: the slowest path is a pause's alarm and resume windows plus the steps around them.
 _STATE_MACHINE_TIMEOUT = cdk.Duration.hours(3)
+
+
+def game_day_metric(
+    name: str, *, dimension: str, value: str, statistic: str, region: str, label: str
+) -> cw.Metric:
+    """A metric the game day's report step emits: GameDayMeasuredRtoSeconds and GameDayPassed per
+    Experiment, GameDayRpoUnderFaultSeconds, GameDayWritesAtRisk and GameDayAlarmSeconds per Store.
+    Game days are rare: a day per datapoint."""
+    return cw.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={dimension: value, "service": GAME_DAY_SERVICE},
+        statistic=statistic,
+        period=cdk.Duration.days(1),
+        region=region,
+        label=label,
+    )
 
 
 @dataclass(frozen=True)

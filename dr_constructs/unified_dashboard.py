@@ -9,10 +9,13 @@ from constructs import Construct
 
 from dr_constructs.database_replica import replica_lag
 from dr_constructs.dr_drill import drill_metric
+from dr_constructs.game_day import game_day_metric
 from dr_constructs.replication_alarms import bucket_replication_metric, table_replication_latency
 from dr_core.config import GLOBAL_REGION
 
 _MINUTE = cdk.Duration.minutes(1)
+# Drills run every few hours and game days now and then: their graphs look back far enough to trend.
+_TREND = "-P90D"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class UnifiedDashboard(Construct):
         targets_markdown: str,
         drill_probes: Sequence[str],
         drill_stores: Sequence[str],
+        rto_budget_seconds: int,
+        game_day_experiment: str,
+        paused_stores: Sequence[str],
         alarm_arns: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id)
@@ -124,6 +130,36 @@ class UnifiedDashboard(Construct):
             )
             for store in drill_stores
         ]
+        measured_rto = game_day_metric(
+            "GameDayMeasuredRtoSeconds",
+            dimension="Experiment",
+            value=game_day_experiment,
+            statistic="Maximum",
+            region=here,
+            label="measured RTO",
+        )
+        rpo_under_fault = [
+            game_day_metric(
+                "GameDayRpoUnderFaultSeconds",
+                dimension="Store",
+                value=store,
+                statistic="Maximum",
+                region=here,
+                label=f"{store}: oldest write at risk (s)",
+            )
+            for store in paused_stores
+        ]
+        writes_at_risk = [
+            game_day_metric(
+                "GameDayWritesAtRisk",
+                dimension="Store",
+                value=store,
+                statistic="Maximum",
+                region=here,
+                label=f"{store}: writes at risk",
+            )
+            for store in paused_stores
+        ]
         alarms = [
             cw.Alarm.from_alarm_arn(self, f"Alarm{index}", arn)
             for index, arn in enumerate(alarm_arns.values())
@@ -171,7 +207,29 @@ class UnifiedDashboard(Construct):
                     cw.GraphWidget(
                         title="DR drill: probe passed (1) / failed (0)", left=drill_success, width=12
                     ),
-                    cw.GraphWidget(title="DR drill: measured replication lag (s)", left=drill_lag, width=12),
+                    cw.GraphWidget(
+                        title="DR drill: measured replication lag (s)", left=drill_lag, width=12, start=_TREND
+                    ),
+                ],
+                [
+                    cw.GraphWidget(
+                        title="Game day: measured RTO (s) against the budget",
+                        left=[measured_rto],
+                        left_annotations=[
+                            cw.HorizontalAnnotation(
+                                value=rto_budget_seconds, label="RTO budget", color="#d62728"
+                            )
+                        ],
+                        width=12,
+                        start=_TREND,
+                    ),
+                    cw.GraphWidget(
+                        title="Game day: RPO under a replication pause",
+                        left=rpo_under_fault,
+                        right=writes_at_risk,
+                        width=12,
+                        start=_TREND,
+                    ),
                 ],
                 per_region("Order function invocations", lambda_metric("Invocations", "Sum")),
                 per_region("Order function errors", lambda_metric("Errors", "Sum")),

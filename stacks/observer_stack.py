@@ -18,7 +18,7 @@ from dr_constructs.secure_bucket import ReplicationToRegion
 from dr_constructs.service_function import FunctionDefaults, log_retention
 from dr_constructs.unified_dashboard import DashboardRegion, ObjectReplication, UnifiedDashboard
 from dr_core.config import DRILL_STORES, GLOBAL_REGION, AppConfig, EvidenceLockMode
-from dr_core.game_day import DYNAMODB_PAUSE, EXPERIMENTS, S3_PAUSE, GameDayPlan
+from dr_core.game_day import DYNAMODB_PAUSE, EXPERIMENTS, PAUSED_STORE, PRIMARY_PATH, S3_PAUSE, GameDayPlan
 from dr_core.naming import Kind
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
@@ -225,6 +225,9 @@ class ObserverStack(cdk.Stack):
             targets_markdown=_targets_markdown(config, rto),
             drill_probes=PROBES,
             drill_stores=DRILL_STORES,
+            rto_budget_seconds=rto.automatic_seconds,
+            game_day_experiment=PRIMARY_PATH,
+            paused_stores=list(PAUSED_STORE.values()),
             alarm_arns=alarm_arns,
         )
         cdk.CfnOutput(

@@ -45,6 +45,9 @@ def _dashboard(stack: cdk.Stack, *, primary: DashboardRegion, dr: DashboardRegio
         targets_markdown=TARGETS,
         drill_probes=PROBES,
         drill_stores=STORES,
+        rto_budget_seconds=45,
+        game_day_experiment="primary-path",
+        paused_stores=("dynamodb", "s3"),
         alarm_arns=ALARM_ARNS,
     )
 
@@ -170,6 +173,36 @@ def test_the_drills_probe_results_and_measured_lags_are_graphed_from_the_dashboa
     for store in STORES:
         options = _metric(widgets, "OrdersDr", "DrillReplicationLagSeconds", Store=store, service="dr_drill")
         assert (options["region"], options["stat"], options["label"]) == ("us-east-1", "Maximum", store)
+
+
+def _graph(widgets, title: str) -> dict[str, Any]:
+    (widget,) = [w for w in widgets if w["properties"].get("title") == title]
+    return widget["properties"]
+
+
+def test_the_game_days_measured_rto_trends_against_the_budget_over_90_days(widgets):
+    # Then the measured RTO of the primary-path game day is graphed with the budget as a line
+    graph = _graph(widgets, "Game day: measured RTO (s) against the budget")
+    options = _metric(
+        widgets, "OrdersDr", "GameDayMeasuredRtoSeconds", Experiment="primary-path", service="game_day"
+    )
+    assert (options["region"], options["stat"], options["period"]) == ("us-east-1", "Maximum", 86400)
+    assert graph["annotations"]["horizontal"] == [
+        {"value": 45, "label": "RTO budget", "color": "#d62728", "yAxis": "left"}
+    ]
+    assert graph["start"] == "-P90D"
+
+
+@pytest.mark.parametrize("store", ["dynamodb", "s3"])
+def test_the_rpo_under_fault_and_writes_at_risk_trend_per_paused_store(widgets, store):
+    for name in ("GameDayRpoUnderFaultSeconds", "GameDayWritesAtRisk"):
+        options = _metric(widgets, "OrdersDr", name, Store=store, service="game_day")
+        assert (options["region"], options["stat"]) == ("us-east-1", "Maximum")
+    assert _graph(widgets, "Game day: RPO under a replication pause")["start"] == "-P90D"
+
+
+def test_the_drills_measured_lag_trends_over_90_days(widgets):
+    assert _graph(widgets, "DR drill: measured replication lag (s)")["start"] == "-P90D"
 
 
 def test_the_alarm_widget_shows_every_given_alarm_of_both_regions(widgets):
