@@ -359,7 +359,8 @@ class GameDay(Construct):
         report = self._task(
             "Report", self.report_function, "report", None, "$.report", cdk.Duration.minutes(1), retries=2
         )
-        no_pause = sfn.Pass(self, "NoPauseYet", result=sfn.Result.from_value(None), result_path="$.pause")
+        # ASL has no null result: the first tick gets an empty object for "no state yet".
+        no_pause = sfn.Pass(self, "NoPauseYet", result=sfn.Result.from_object({}), result_path="$.pause")
 
         def tick(id: str, phase: str) -> tasks.LambdaInvoke:
             return self._task(

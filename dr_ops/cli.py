@@ -12,6 +12,7 @@ from dr_ops.aws import AwsError, describe
 from dr_ops.context import Invocation, UsageError
 from dr_ops.deploy import deploy
 from dr_ops.failover import failback, failover
+from dr_ops.integ import integ
 from dr_ops.preflight import preflight
 from dr_ops.proving import drill, gameday
 from dr_ops.tools import CommandFailed, Tools
@@ -28,7 +29,9 @@ USAGE = (
     "       python -m dr_ops drill [--timeout <s>] [-c key=value ...]\n"
     "       python -m dr_ops gameday [--experiment primary-path|dynamodb-pause|s3-pause|all ...] "
     "[--timeout <s>] [-c key=value ...]\n"
-    "       python -m dr_ops gameday --stop [-c key=value ...]"
+    "       python -m dr_ops gameday --stop [-c key=value ...]\n"
+    "       python -m dr_ops integ -c account=... -c domain=... -c hostedZoneId=... -c jwtIssuer=... "
+    "[-c key=value ...] [--profile <name>]"
 )
 COMMANDS: Mapping[str, Callable[[Invocation, Tools], int]] = {
     "preflight": preflight,
@@ -37,6 +40,7 @@ COMMANDS: Mapping[str, Callable[[Invocation, Tools], int]] = {
     "failback": failback,
     "drill": drill,
     "gameday": gameday,
+    "integ": integ,
 }
 
 
