@@ -73,16 +73,14 @@ class EvidenceBucket(Construct):
             removal_policy=RETAINED,
         )
 
-    def grant_put_reports(self, grantee: iam.IGrantable, kind: str) -> None:
-        """Lets ``grantee`` add reports of one kind (``drill``, ``gameday``) and nothing else:
+    def grant_put_reports(self, role: iam.IRole, kind: str) -> None:
+        """Lets ``role`` add reports of one kind (``drill``, ``gameday``) and nothing else:
         no read, no delete, no retention change."""
         if not (kind.isascii() and kind.isalnum()):
             raise ValueError(f"EvidenceBucket report kind {kind!r} must be letters and digits")
         objects = self.bucket.arn_for_objects(f"{REPORTS_PREFIX}{kind}/*")
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[objects])
-        )
-        grantee.grant_principal.add_to_principal_policy(
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[objects]))
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["kms:GenerateDataKey"],
                 resources=[self._key.key_arn],
@@ -91,9 +89,9 @@ class EvidenceBucket(Construct):
                 },
             )
         )
-        Validations.of(grantee.grant_principal).acknowledge(
+        Validations.of(role).acknowledge(
             nag.wildcard_resource(
-                grantee.grant_principal,
+                role,
                 objects,
                 reason=f"Each report is a new object under {REPORTS_PREFIX}{kind}/ of the evidence bucket; "
                 "the wildcard is the object part of that one prefix.",

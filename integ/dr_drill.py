@@ -49,13 +49,8 @@ def build(app: cdk.App) -> tuple[Platform, IntegTest]:
         diff_assets=False,
     )
     state_machine = naming.name(Kind.STATE_MACHINE, "dr-drill", region=observer)
-    start = test.assertions.aws_api_call(
-        "StepFunctions",
-        "startExecution",
-        {
-            "stateMachineArn": f"arn:{cdk.Aws.PARTITION}:states:{observer}:{config.account}:stateMachine:{state_machine}"
-        },
-    )
+    arn = f"arn:{cdk.Aws.PARTITION}:states:{observer}:{config.account}:stateMachine:{state_machine}"
+    start = test.assertions.aws_api_call("StepFunctions", "startExecution", {"stateMachineArn": arn})
     finished = test.assertions.aws_api_call(
         "StepFunctions", "describeExecution", {"executionArn": start.get_att_string("executionArn")}
     )

@@ -16,7 +16,7 @@ from dr_core.config import DRILL_STORES
 from dr_ops.cli import main
 from integ import dr_drill
 from tests.conftest import default_context
-from tests.ops.helpers import ROOT, FakeRunner
+from tests.ops.helpers import FakeRunner
 from tests.ops.helpers import tools as ops_tools
 
 INTEG = ("-c", "account=210987654321", "-c", "domain=orders.acme-sandbox.net", "-c", "hostedZoneId=Z0SANDBOX")
