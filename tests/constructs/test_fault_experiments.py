@@ -53,7 +53,7 @@ def _actions(primary: Template, experiment: str) -> set[str]:
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_each_experiment_runs_its_action_on_its_target_for_a_bounded_time(primary, experiment):
     properties = _template(primary, experiment)
-    construct_id, action_id, target = EXPERIMENTS[experiment]
+    _construct_id, action_id, target = EXPERIMENTS[experiment]
     (action,) = properties["Actions"].values()
     assert action["ActionId"] == action_id
     assert action["Targets"] == {target: target}
@@ -128,11 +128,11 @@ def test_every_experiment_stops_on_the_emergency_stop_alarm(primary, experiment)
 
 @pytest.mark.parametrize("experiment", ["dynamodb-pause", "s3-pause"])
 def test_a_replication_pause_also_stops_when_customers_see_errors(primary, experiment):
-    (api_errors_id, api_errors) = [
+    (api_errors_id, api_errors) = next(
         (logical_id, resource)
         for logical_id, resource in primary.find_resources("AWS::CloudWatch::Alarm").items()
         if resource["Properties"]["AlarmName"] == "dev-us-east-1-orders-v1-api-Fault-Count-Critical"
-    ][0]
+    )
     # Given the primary API's 5xx alarm
     (metric,) = api_errors["Properties"]["Metrics"]
     assert (metric["MetricStat"]["Metric"]["Namespace"], metric["MetricStat"]["Metric"]["MetricName"]) == (
