@@ -289,17 +289,19 @@ class GameDay(Construct):
         self,
         id: str,
         function: ServiceFunction,
-        handler: str,
-        payload: Mapping[str, object] | None,
+        step: str,
         result_path: str,
         timeout: cdk.Duration,
         retries: int = 0,
+        **extra: str,
     ) -> tasks.LambdaInvoke:
+        # Every step gets the whole state and picks what it needs: a JSONPath to a key an earlier,
+        # failed step never wrote would be a States.Runtime error, which no Catch catches.
         task = tasks.LambdaInvoke(
             self,
             id,
             lambda_function=function.function,
-            payload=sfn.TaskInput.from_object({"step": handler, **(payload or {"state.$": "$"})}),
+            payload=sfn.TaskInput.from_object({"step": step, "state": sfn.JsonPath.object_at("$"), **extra}),
             payload_response_only=True,
             retry_on_service_exceptions=False,
             result_path=result_path,
@@ -313,7 +315,6 @@ class GameDay(Construct):
         return task
 
     def _state_machine(self) -> sfn.StateMachine:
-        run_id = {"experiment.$": "$.experiment", "game_day_id.$": "$.game_day_id"}
         begin = sfn.Pass(
             self,
             "Begin",
@@ -321,13 +322,12 @@ class GameDay(Construct):
             parameters={"experiment.$": "$.experiment", "game_day_id.$": "$$.Execution.Name"},
         )
         preflight = self._task(
-            "Preflight", self.watch_function, "preflight", run_id, "$.preflight", cdk.Duration.minutes(2), 1
+            "Preflight", self.watch_function, "preflight", "$.preflight", cdk.Duration.minutes(2), 1
         )
         start = self._task(
             "StartExperiment",
             self.experiment_function,
             "start_experiment",
-            run_id,
             "$.run",
             cdk.Duration.seconds(_START_TIMEOUT + 60),
         )
@@ -335,7 +335,6 @@ class GameDay(Construct):
             "MeasureFailover",
             self.watch_function,
             "measure_failover",
-            {"game_day_id.$": "$.game_day_id", "run.$": "$.run"},
             "$.failover",
             _WATCH_FUNCTION_TIMEOUT.plus(cdk.Duration.minutes(1)),
         )
@@ -343,7 +342,6 @@ class GameDay(Construct):
             "StopExperiment",
             self.experiment_function,
             "stop_experiment",
-            {"run.$": "$.run"},
             "$.stop",
             cdk.Duration.seconds(_STOP_TIMEOUT + 60),
             retries=2,
@@ -352,25 +350,22 @@ class GameDay(Construct):
             "Restore",
             self.watch_function,
             "restore",
-            {"game_day_id.$": "$.game_day_id", "stop.$": "$.stop"},
             "$.restore",
             _WATCH_FUNCTION_TIMEOUT.plus(cdk.Duration.minutes(1)),
         )
         report = self._task(
-            "Report", self.report_function, "report", None, "$.report", cdk.Duration.minutes(1), retries=2
+            "Report", self.report_function, "report", "$.report", cdk.Duration.minutes(1), retries=2
         )
-        # ASL has no null result: the first tick gets an empty object for "no state yet".
-        no_pause = sfn.Pass(self, "NoPauseYet", result=sfn.Result.from_object({}), result_path="$.pause")
 
         def tick(id: str, phase: str) -> tasks.LambdaInvoke:
             return self._task(
                 id,
                 self.pause_function,
                 "pause_tick",
-                {**run_id, "phase": phase, "pause.$": "$.pause"},
                 "$.pause",
                 cdk.Duration.seconds(90),
                 retries=2,
+                phase=phase,
             )
 
         pause_tick, resume_tick = tick("PauseTick", "paused"), tick("ResumeTick", "resumed")
@@ -419,7 +414,7 @@ class GameDay(Construct):
         start.next(
             sfn.Choice(self, "Experiment")
             .when(sfn.Condition.string_equals("$.experiment", PRIMARY_PATH), measure.next(stop))
-            .otherwise(no_pause.next(pause_tick))
+            .otherwise(pause_tick)
         )
         definition = begin.next(preflight).next(
             sfn.Choice(self, "Steady")
