@@ -149,6 +149,7 @@ class FaultExperiments(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
         self.stop_alarm.add_alarm_action(cw_actions.SnsAction(alert_topic))
+        self.stop_alarm.add_ok_action(cw_actions.SnsAction(alert_topic))
         self._prepare(order_function)
         # The S3 pause role's name is unique to this deployment: no other bucket carries the tag.
         bucket_tag = {BUCKET_TARGET_TAG: role_names[S3_PAUSE]}

@@ -22,6 +22,8 @@ PINNED = {
         "ServicesOrderServiceHealthCanary51E93891": "AWS::SecretsManager::Secret",
         "ServicesAlertForwarderDeadLettersQueue77E15318": "AWS::SQS::Queue",
         "ParameterReplicationDeadLettersQueueB18999BC": "AWS::SQS::Queue",
+        # The FIS Lambda extension's configuration bucket (retained, fixed name).
+        "FaultExperimentsConfigBucket95481915": "AWS::S3::Bucket",
     },
     "dr": {
         "Key9BCD29C7": "AWS::KMS::Key",
@@ -33,6 +35,13 @@ PINNED = {
         # The DR read replica's subnet group, by fixed name: a new ID would create a second group of
         # that name, which fails while the retained old one (in use by the replica) holds it.
         "DatabaseReplicaPlacementSubnetGroup4A4CF55B": "AWS::RDS::DBSubnetGroup",
+    },
+    "observer": {
+        "Key9BCD29C7": "AWS::KMS::Key",
+        "RoutingAlertForwarderDeadLettersQueue3BB3C98C": "AWS::SQS::Queue",
+        # A replaced evidence bucket would orphan every locked report under a name the new one cannot take.
+        "EvidenceBucketC67FF768": "AWS::S3::Bucket",
+        "EvidenceAccessLogsBucket738E45C8": "AWS::S3::Bucket",
     },
     "database_replica": {
         # A replaced replica is a new full copy of the primary across regions, and the old one retained.

@@ -29,7 +29,8 @@ def test_deploy_order_is_dns_then_dr_then_primary_then_replica_and_routing_then_
     # The DR region's read replica needs its source, the primary's instance.
     assert platform.database_replica.dependencies == [platform.primary]
     assert platform.routing.dependencies == [platform.primary]
-    assert platform.observer.dependencies == [platform.routing]
+    # The observer reads the routing stack's health check IDs and the primary's FIS template IDs.
+    assert set(platform.observer.dependencies) == {platform.routing, platform.primary}
 
 
 def test_the_observer_is_never_in_the_primary_region(platform):

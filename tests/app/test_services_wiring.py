@@ -284,8 +284,8 @@ def test_the_on_call_email_and_https_endpoint_subscribe_to_every_alert_topic(con
 
 def test_no_template_declares_a_parameter_of_the_replicated_paths(synthesized, primary):
     # The parameters templates declare are the DNS stack's hosted zone ID, the routing stack's
-    # health check IDs and the DR stack's database group ID for the replica's stack: public IDs,
-    # under their own paths, not replicated.
+    # health check IDs, the DR stack's database group ID for the replica's stack and the primary's
+    # FIS experiment template IDs for the game day: public IDs, under their own paths, not replicated.
     declared = {
         (stack.stack_name, resource["Properties"]["Name"])
         for stack in synthesized.stacks
@@ -296,6 +296,13 @@ def test_no_template_declares_a_parameter_of_the_replicated_paths(synthesized, p
         ("dev-us-east-1-orders-routing-v1", "/dev-us-east-1-orders-routing-v1/health-check-id/us-east-1"),
         ("dev-us-east-1-orders-routing-v1", "/dev-us-east-1-orders-routing-v1/health-check-id/us-west-2"),
         ("dev-us-west-2-orders-dr-v1", "/dev-us-west-2-orders-db-replica-v1/security-group-id"),
+        *(
+            (
+                "dev-us-east-1-orders-primary-v1",
+                f"/dev-us-east-1-orders-game-day-v1/experiment-template-id/{e}",
+            )
+            for e in ("primary-path", "dynamodb-pause", "s3-pause")
+        ),
     }
     # And none is under the paths the replicator copies from or into
     (_, replicator) = at_path(primary, "PrimaryRegion/ParameterReplication/Replicator/Function/Resource")

@@ -219,10 +219,12 @@ def test_the_synthesized_stacks_pass_in_an_empty_account(aws: AwsClients, synthe
     }
     primary = next(r for r in results if r.name == "fixed names PrimaryRegion").outcome.found
     assert "DynamoDB::GlobalTable 2" in primary
-    assert "S3::Bucket 2" in primary
+    assert "S3::Bucket 3" in primary  # data, access logs, the FIS extension's configuration
     assert "Logs::LogGroup 2" in primary  # the database's export groups
     dr = next(r for r in results if r.name == "fixed names DrRegion").outcome.found
     assert "Logs::LogGroup 2" in dr  # the DR replica's export groups, made before the replica
+    observer = next(r for r in results if r.name == "fixed names Observer").outcome.found
+    assert "S3::Bucket 2" in observer  # the evidence bucket and its access logs
     replica = next(r for r in results if r.name == "fixed names DatabaseReplica").outcome.found
     assert replica.endswith(": CloudWatch::Alarm 1, RDS::DBInstance 1")
 

@@ -1,0 +1,237 @@
+"""A replication pause seen one tick at a time: Step Functions calls a tick every 30 s and hands
+each the state the last one returned.
+
+While paused, every tick writes a canary in the primary region and looks for each canary not yet
+seen in the DR region, and the pause's lag alarms are read; the phase ends when one is in ALARM
+(with the writes then at risk: the RPO under fault) or when its window has passed without one.
+After the experiment stops, the resumed phase writes nothing: it ends when every canary has
+arrived and no alarm is in ALARM, or when its window has passed, and then removes the canaries
+from the primary (their deletes replicate too), best effort.
+
+AWS errors are raised as they are, for Step Functions to retry the tick; a canary missing in the
+DR region is only "not yet". The state stays small: a canary is three numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from alarms import AlarmState, alarm_states
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+from settings import AtRisk, Canary, GameDayInputError, PauseConfig, PauseEvent, PauseState
+
+Clock = Callable[[], float]
+
+_S3_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+class Canaries(Protocol):
+    """Where a pause's canaries are written, looked for and removed."""
+
+    def write(self, n: int) -> None: ...
+
+    def arrived(self, n: int) -> bool: ...
+
+    def delete(self, n: int) -> None: ...
+
+
+class TableCanaries:
+    """Items in the global table, written to the primary's replica and read from the DR replica's."""
+
+    def __init__(self, primary: BaseClient, dr: BaseClient, table: str, game_day_id: str) -> None:
+        self._primary, self._dr, self._table, self._game_day_id = primary, dr, table, game_day_id
+
+    def _key(self, n: int) -> dict[str, Any]:
+        return {"order_id": {"S": f"gameday#{self._game_day_id}#{n}"}}
+
+    def write(self, n: int) -> None:
+        item = {**self._key(n), "game_day": {"S": self._game_day_id}}
+        self._primary.put_item(TableName=self._table, Item=item)
+
+    def arrived(self, n: int) -> bool:
+        # An eventually consistent read: what the DR replica serves its own readers.
+        found = self._dr.get_item(TableName=self._table, Key=self._key(n), ConsistentRead=False)
+        return "Item" in found
+
+    def delete(self, n: int) -> None:
+        self._primary.delete_item(TableName=self._table, Key=self._key(n))
+
+
+class BucketCanaries:
+    """Objects in the primary data bucket, looked for in its replica bucket."""
+
+    def __init__(
+        self, primary: BaseClient, dr: BaseClient, source: str, replica: str, game_day_id: str
+    ) -> None:
+        self._primary, self._dr, self._source, self._replica = primary, dr, source, replica
+        self._game_day_id = game_day_id
+
+    def _key(self, n: int) -> str:
+        return f"gameday/{self._game_day_id}/{n}.txt"
+
+    def write(self, n: int) -> None:
+        # No encryption header: the bucket's default key, the path real objects and their replication take.
+        body = f"DR game day {self._game_day_id} canary {n}\n".encode()
+        self._primary.put_object(Bucket=self._source, Key=self._key(n), Body=body)
+
+    def arrived(self, n: int) -> bool:
+        try:
+            self._dr.head_object(Bucket=self._replica, Key=self._key(n))
+        except ClientError as error:
+            # Without s3:ListBucket a missing key is a 403, which is raised: it would otherwise look
+            # exactly like replication that never arrives.
+            if _error_code(error) in _S3_MISSING:
+                return False
+            raise
+        return True
+
+    def delete(self, n: int) -> None:
+        self._primary.delete_object(Bucket=self._source, Key=self._key(n))
+
+
+def tick(
+    canaries: Canaries, cloudwatch: BaseClient, config: PauseConfig, event: PauseEvent, clock: Clock
+) -> PauseState:
+    if event.phase == "paused":
+        return _paused(canaries, cloudwatch, config, event, clock())
+    return _resumed(canaries, cloudwatch, config, event, clock())
+
+
+def _paused(
+    canaries: Canaries, cloudwatch: BaseClient, config: PauseConfig, event: PauseEvent, now: float
+) -> PauseState:
+    previous = event.pause
+    if previous is not None and previous.phase != "paused":
+        raise GameDayInputError("bad event: pause: a paused tick after the resumed phase began")
+    if previous is not None and previous.done:
+        return previous  # a retried tick after the phase ended: nothing more to write
+    state = previous or PauseState(phase="paused", phase_started_at=now)
+    n = len(state.canaries)
+    written = [*state.canaries, Canary(n=n, written_at=now)]
+    canaries.write(n)
+    written = _arrivals(canaries, written, now)
+    window = config.alarm_window_seconds[event.experiment]
+    names = config.pause_alarms[event.experiment]
+    states = _states(cloudwatch, names)
+    started = state.phase_started_at
+    update: dict[str, Any] = {"canaries": written}
+    firing = sorted((_fired_at(alarm, now), name) for name, alarm in states.items() if alarm.firing)
+    if firing:
+        fired_at, name = firing[0]
+        seconds = round(fired_at - started, 1)
+        if fired_at < started:
+            outcome = f"alarm {name} was in ALARM before the pause began: the pause proves nothing"
+            update |= {"done": True, "outcome": outcome}
+        elif seconds <= window:
+            outcome = f"alarm {name} fired after {seconds:g} s"
+            update |= {"alarm_at": fired_at, "alarm_name": name, "alarm_seconds": seconds}
+            update |= {"done": True, "outcome": outcome}
+        else:
+            outcome = f"no alarm within {window:g} s ({name} reached ALARM after {seconds:g} s)"
+            update |= {"done": True, "outcome": outcome}
+    elif now - started > window:
+        update |= {"done": True, "outcome": f"no alarm within {window:g} s"}
+    if update.get("done"):
+        update["at_risk"] = _at_risk(written, now)
+    return state.model_copy(update=update)
+
+
+def _resumed(
+    canaries: Canaries, cloudwatch: BaseClient, config: PauseConfig, event: PauseEvent, now: float
+) -> PauseState:
+    previous = event.pause
+    if previous is None:
+        # No paused tick ever answered (the start or the first tick failed): no canary to wait for,
+        # and alarms no pause of this game day tripped. The report fails it on the caught error.
+        nothing = "nothing to resume: the paused phase never ran"
+        return PauseState(phase="resumed", phase_started_at=now, done=True, outcome=nothing)
+    if previous.phase == "paused":
+        # The first resumed tick: the paused phase's canaries, alarm and writes at risk carry over.
+        state = previous.model_copy(
+            update={"phase": "resumed", "phase_started_at": now, "ok_at": None, "done": False, "outcome": ""}
+        )
+    elif previous.done:
+        return previous  # a retried tick after the phase ended: the canaries are already removed
+    else:
+        state = previous
+    written = _arrivals(canaries, state.canaries, now)
+    names = config.pause_alarms[event.experiment]
+    states = _states(cloudwatch, names)
+    firing = [name for name in names if states[name].firing]
+    ok_at = state.ok_at if state.ok_at is not None else (None if firing else now)
+    missing = [canary for canary in written if canary.arrived_at is None]
+    window = config.resume_window_seconds[event.experiment]
+    outcome: str | None = None
+    if not missing and ok_at is not None:
+        outcome = (
+            f"recovered: {len(written)} canaries arrived, "
+            f"no alarm in ALARM after {round(ok_at - state.phase_started_at, 1):g} s"
+        )
+    elif now - state.phase_started_at > window:
+        gaps = []
+        if missing:
+            gaps.append(f"{len(missing)} of {len(written)} canaries not arrived")
+        if ok_at is None:
+            gaps.append(f"{', '.join(firing)} still in ALARM")
+        outcome = f"not recovered within {window:g} s: {'; '.join(gaps)}"
+    if outcome is None:
+        return state.model_copy(update={"canaries": written, "ok_at": ok_at})
+    failures = _remove(canaries, written)
+    if failures:
+        outcome += f"; cleanup failed for {failures}"
+    return state.model_copy(update={"canaries": written, "ok_at": ok_at, "done": True, "outcome": outcome})
+
+
+def _states(cloudwatch: BaseClient, names: list[str]) -> dict[str, AlarmState]:
+    states = alarm_states(cloudwatch, names)
+    missing = [name for name in names if name not in states]
+    if missing:
+        # Configuration, not weather: an alarm that does not exist can never fire.
+        raise GameDayInputError(f"bad configuration: PAUSE_ALARMS: no such alarm: {', '.join(missing)}")
+    return states
+
+
+def _fired_at(alarm: AlarmState, now: float) -> float:
+    """When the alarm went into ALARM: CloudWatch's StateTransitionedTimestamp where it gives one
+    (a tick runs every 30 s, the transition is exact), else this tick's time."""
+    at = alarm.transitioned_at
+    return at if at is not None and at <= now else now
+
+
+def _arrivals(canaries: Canaries, written: list[Canary], now: float) -> list[Canary]:
+    return [
+        canary.model_copy(update={"arrived_at": now})
+        if canary.arrived_at is None and canaries.arrived(canary.n)
+        else canary
+        for canary in written
+    ]
+
+
+def _at_risk(written: list[Canary], now: float) -> AtRisk:
+    """The writes not in the DR region yet, and how long the oldest has waited: what a failover
+    now would lose."""
+    missing = [canary.written_at for canary in written if canary.arrived_at is None]
+    oldest = round(now - min(missing), 1) if missing else None
+    return AtRisk(writes=len(missing), oldest_seconds=oldest)
+
+
+def _remove(canaries: Canaries, written: list[Canary]) -> str:
+    """Delete every canary from the primary; what failed, by count and error code, or ""."""
+    codes: list[str] = []
+    for canary in written:
+        try:
+            canaries.delete(canary.n)
+        except ClientError as error:
+            codes.append(_error_code(error) or type(error).__name__)
+        except Exception as error:  # best effort: a network error must not hide the measured result
+            codes.append(type(error).__name__)
+    if not codes:
+        return ""
+    return f"{len(codes)} of {len(written)} canaries ({', '.join(sorted(set(codes)))})"
+
+
+def _error_code(error: ClientError) -> str:
+    code: str = error.response.get("Error", {}).get("Code", "")
+    return code
