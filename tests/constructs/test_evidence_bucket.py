@@ -12,7 +12,7 @@ from aws_cdk.assertions import Match, Template
 
 from dr_constructs.evidence_bucket import EvidenceBucket
 from tests.cfn import at_path, render
-from tests.conftest import bare_stack
+from tests.conftest import bare_stack, masked
 
 BUCKET = "dev-us-west-2-drevidence-123456789012-v1"
 LOGS = "dev-us-west-2-drevidencelogs-123456789012-v1"
@@ -140,3 +140,7 @@ def test_a_report_kind_that_is_not_one_word_is_refused(config, kind):
     writer = iam.Role(stack, "Writer", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     with pytest.raises(ValueError, match="letters and digits"):
         evidence.grant_put_reports(writer, kind)
+
+
+def test_template_matches_snapshot(template, snapshot_json):
+    assert masked(template.to_json()) == snapshot_json

@@ -23,7 +23,7 @@ from aws_cdk.assertions import Template
 from dr_constructs.fault_experiments import FaultExperiments
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction
 from tests.cfn import at_path, render
-from tests.conftest import bare_stack
+from tests.conftest import bare_stack, masked
 
 PATH = "PrimaryRegion/FaultExperiments"
 EXPERIMENTS = {
@@ -322,3 +322,9 @@ def test_a_bare_stack_gets_the_three_templates(config):
     stack = bare_stack(config, "us-east-1")
     _experiments(stack)
     Template.from_stack(stack).resource_count_is("AWS::FIS::ExperimentTemplate", 3)
+
+
+def test_template_matches_snapshot(config, snapshot_json):
+    stack = bare_stack(config, "us-east-1")
+    _experiments(stack)
+    assert masked(Template.from_stack(stack).to_json()) == snapshot_json
