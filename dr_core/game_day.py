@@ -50,7 +50,7 @@ class GameDayPlan:
     @classmethod
     def of(cls, config: AppConfig) -> GameDayPlan:
         thresholds = config.monitoring.thresholds
-        # The DynamoDB alarm fires on the latency of changes that did replicate: at the threshold.
+        # Once the pause took effect, the lag must pass the alarm's threshold, then hold for its periods.
         dynamodb_alarm = (
             DYNAMODB_PAUSE_TAKES_EFFECT_SECONDS
             + int(thresholds["dynamodbReplicationLatencyMs"] / 1000)
