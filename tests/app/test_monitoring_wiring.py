@@ -436,3 +436,16 @@ def test_the_failover_probe_reads_each_regions_check_by_the_ids_the_observer_loo
     assert render(_probe_env(observer, "Failover")["HEALTH_CHECK_IDS"]) == ",".join(
         f"{region}=<{lookup_id}.Parameter.Value>" for region, lookup_id in lookups.items()
     )
+
+
+@pytest.mark.parametrize("variable", ["STEADY_ALARMS", "PAUSE_ALARMS"])
+def test_every_alarm_the_game_day_reads_is_one_the_primary_stack_makes(primary, observer, variable):
+    # Given the alarm names the observer's game day reads in the primary region, by name
+    (_, function) = at_path(
+        observer,
+        f"Observer/GameDay/{'Watch' if variable == 'STEADY_ALARMS' else 'Pause'}Function/Function/Resource",
+    )
+    value = json.loads(function["Properties"]["Environment"]["Variables"][variable])
+    wanted = set(value) if isinstance(value, list) else {name for names in value.values() for name in names}
+    # Then each is an alarm of the primary stack (a missing one would fail every game day's preflight)
+    assert wanted <= set(_alarms(primary))
