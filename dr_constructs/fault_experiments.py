@@ -280,8 +280,11 @@ class FaultExperiments(Construct):
                     resources=[bucket_arn],
                     conditions={"BoolIfExists": {"s3:IsReplicationPauseRequest": "true"}},
                 ),
-                # FIS finds tagged buckets by listing them.
+                # FIS finds tagged buckets by listing them. ListBucket is not in the actions reference
+                # but is in AWS's own example policy for this action, so the target bucket gets it.
+                # https://docs.aws.amazon.com/fis/latest/userguide/security_iam_id-based-policy-examples.html
                 iam.PolicyStatement(actions=["s3:ListAllMyBuckets"], resources=["*"]),
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]),
             ],
             pause_stops,
         )

@@ -18,7 +18,14 @@ from dr_constructs import nag
 from dr_constructs.app_key import use_by_alias
 from dr_constructs.evidence_bucket import EvidenceBucket
 from dr_constructs.service_function import METRICS_NAMESPACE, FunctionDefaults, ServiceFunction
-from dr_core.game_day import EXPERIMENTS, PRIMARY_PATH, GameDayPlan
+from dr_core.game_day import (
+    EXPERIMENTS,
+    FAULT_START_SECONDS,
+    PHASE_SECONDS,
+    PRIMARY_PATH,
+    RESTORE_SECONDS,
+    GameDayPlan,
+)
 from dr_core.naming import Kind, Naming
 from dr_core.shared_names import RegionNames
 
@@ -30,8 +37,6 @@ TICK_SECONDS = 30
 # The functions' own bounds (see lambda/game_day/settings.py for the defaults they match).
 _START_TIMEOUT, _STOP_TIMEOUT = 120, 300
 _WATCH_FUNCTION_TIMEOUT = cdk.Duration.minutes(15)
-# A whole game day: the slowest path is a pause's alarm and resume windows plus the steps around them.
-_STATE_MACHINE_TIMEOUT = cdk.Duration.hours(3)
 
 
 def game_day_metric(
@@ -152,6 +157,16 @@ class GameDay(Construct):
                 iam.PolicyStatement(
                     actions=["fis:GetExperiment", "fis:StopExperiment"], resources=[experiments]
                 ),
+                # An account's first experiment creates FIS's service-linked role, as its starter.
+                # https://docs.aws.amazon.com/fis/latest/userguide/using-service-linked-roles.html
+                iam.PolicyStatement(
+                    actions=["iam:CreateServiceLinkedRole"],
+                    resources=[
+                        f"arn:{self._partition}:iam::{self._account}:role/aws-service-role/"
+                        "fis.amazonaws.com/AWSServiceRoleForFIS"
+                    ],
+                    conditions={"StringEquals": {"iam:AWSServiceName": "fis.amazonaws.com"}},
+                ),
             ],
         )
         secret_arn = (
@@ -169,6 +184,10 @@ class GameDay(Construct):
                 "HEALTH_URLS": _pairs(targets.health_urls),
                 "HEALTH_CHECK_IDS": _pairs(targets.health_check_ids),
                 "RTO_BUDGET_SECONDS": str(plan.rto_budget_seconds),
+                # The primary path's phases, as long as its FIS action was made to last.
+                "FAULT_TIMEOUT_SECONDS": str(FAULT_START_SECONDS),
+                "PHASE_TIMEOUT_SECONDS": str(PHASE_SECONDS),
+                "RESTORE_TIMEOUT_SECONDS": str(RESTORE_SECONDS),
                 "CLIENT_SECRET_ID": client_secret_name,
                 "STEADY_ALARMS": json.dumps(list(targets.steady_alarms)),
             },
@@ -258,7 +277,7 @@ class GameDay(Construct):
         Validations.of(self.report_function.role).acknowledge(
             *nag.cdk_key_grant_wildcards("publish grant on the alert topic")
         )
-        self.state_machine = self._state_machine()
+        self.state_machine = self._state_machine(cdk.Duration.seconds(plan.execution_seconds))
 
     def _function(
         self,
@@ -314,7 +333,7 @@ class GameDay(Construct):
             )
         return task
 
-    def _state_machine(self) -> sfn.StateMachine:
+    def _state_machine(self, timeout: cdk.Duration) -> sfn.StateMachine:
         begin = sfn.Pass(
             self,
             "Begin",
@@ -426,7 +445,7 @@ class GameDay(Construct):
             "StateMachine",
             state_machine_name=self._naming.name(Kind.STATE_MACHINE, "dr-game-day", region=self._here),
             definition_body=sfn.DefinitionBody.from_chainable(definition),
-            timeout=_STATE_MACHINE_TIMEOUT,
+            timeout=timeout,
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=logs.LogGroup(

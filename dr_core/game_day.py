@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from dr_core.config import AppConfig
+from dr_core.errors import ConfigError
 from dr_core.rto import RtoBudget
 
 PRIMARY_PATH, DYNAMODB_PAUSE, S3_PAUSE = "primary-path", "dynamodb-pause", "s3-pause"
@@ -22,6 +23,11 @@ PAUSED_STORE: Final = {DYNAMODB_PAUSE: "dynamodb", S3_PAUSE: "s3"}
 # "Tables may continue to be replicated for up to 5 minutes after action begins."
 # https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#global-table-pause-replication
 DYNAMODB_PAUSE_TAKES_EFFECT_SECONDS = 300
+# "Existing objects may continue to be replicated for up to one hour after action begins."
+# https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#bucket-pause-replication
+# Whether that covers objects written after the start is not stated, so the window allows it; the
+# report's oldest write at risk shows when replication really stopped.
+S3_PAUSE_TAKES_EFFECT_SECONDS = 3600
 # The replication alarms (dr_constructs.replication_alarms) need 3 of 5 one-minute datapoints.
 ALARM_EVALUATION_SECONDS = 5 * 60
 # CloudWatch publishes a one-minute datapoint a few minutes after its minute at worst; a margin, stated.
@@ -34,18 +40,24 @@ EXPERIMENT_MARGIN_SECONDS = 300
 FAULT_START_SECONDS = 180
 PHASE_SECONDS = 180
 RESTORE_SECONDS = 600
+# Preflight, start, stop and report, with their retries, around the measured phases.
+STEPS_SECONDS = 1800
+# "The duration, from one minute to 12 hours."
+FIS_ACTION_SECONDS = (60, 12 * 3600)
 
 
 @dataclass(frozen=True)
 class GameDayPlan:
     """Durations in seconds. ``alarm_window``: from the pause's start until one of its lag alarms
     must be in ALARM. ``resume_window``: from the experiment's stop until every alarm is out of
-    ALARM and every canary arrived. ``action_seconds``: each FIS action's own duration."""
+    ALARM and every canary arrived. ``action_seconds``: each FIS action's own duration.
+    ``execution_seconds``: the longest a whole game-day execution may run."""
 
     rto_budget_seconds: int
     alarm_window: dict[str, int]
     resume_window: dict[str, int]
     action_seconds: dict[str, int]
+    execution_seconds: int
 
     @classmethod
     def of(cls, config: AppConfig) -> GameDayPlan:
@@ -59,7 +71,8 @@ class GameDayPlan:
         )
         # S3 Replication Time Control reports a pending object's age as ReplicationLatency.
         s3_alarm = (
-            int(thresholds["s3ReplicationLatencySeconds"])
+            S3_PAUSE_TAKES_EFFECT_SECONDS
+            + int(thresholds["s3ReplicationLatencySeconds"])
             + ALARM_EVALUATION_SECONDS
             + METRIC_DELIVERY_SECONDS
         )
@@ -72,18 +85,33 @@ class GameDayPlan:
         }
         alarm = {DYNAMODB_PAUSE: dynamodb_alarm, S3_PAUSE: s3_alarm}
         primary_path = FAULT_START_SECONDS + 3 * PHASE_SECONDS
+        action = {
+            PRIMARY_PATH: primary_path + EXPERIMENT_MARGIN_SECONDS,
+            **{name: seconds + EXPERIMENT_MARGIN_SECONDS for name, seconds in alarm.items()},
+        }
+        longest = max(action.values())
+        if longest > FIS_ACTION_SECONDS[1]:
+            raise ConfigError(
+                "alarmThresholds",
+                "dynamodbReplicationLatencyMs or s3ReplicationLatencySeconds is too high: a game-day "
+                f"replication pause would run {longest} s, over FIS's 12-hour limit for one action",
+            )
+        measured = [primary_path + RESTORE_SECONDS, *(alarm[name] + resume[name] for name in alarm)]
         return cls(
             rto_budget_seconds=RtoBudget.of(config.traffic).automatic_seconds,
             alarm_window=alarm,
             resume_window=resume,
-            action_seconds={
-                PRIMARY_PATH: primary_path + EXPERIMENT_MARGIN_SECONDS,
-                **{name: seconds + EXPERIMENT_MARGIN_SECONDS for name, seconds in alarm.items()},
-            },
+            action_seconds=action,
+            execution_seconds=max(measured) + STEPS_SECONDS,
         )
 
 
 def iso_duration(seconds: int) -> str:
-    """FIS takes ISO 8601 durations: PT25M, PT12M30S."""
-    minutes, rest = divmod(seconds, 60)
-    return f"PT{minutes}M{rest}S" if rest else f"PT{minutes}M"
+    """An FIS action's duration in ISO 8601 (PT25M, PT1H28M, PT12M30S), within FIS's bounds."""
+    low, high = FIS_ACTION_SECONDS
+    if not low <= seconds <= high:
+        raise ValueError(f"an FIS action lasts from {low} to {high} seconds, not {seconds}")
+    hours, rest = divmod(seconds, 3600)
+    minutes, rest = divmod(rest, 60)
+    parts = [(hours, "H"), (minutes, "M"), (rest, "S")]
+    return "PT" + "".join(f"{value}{unit}" for value, unit in parts if value)

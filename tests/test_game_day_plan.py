@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dr_core.config import AppConfig
+from dr_core.errors import ConfigError
 from dr_core.game_day import EXPERIMENTS, GameDayPlan, iso_duration
 from tests.conftest import default_context
 
@@ -20,8 +21,8 @@ def test_the_defaults_give_the_windows_the_readme_states():
     # Given cdk.json's thresholds (DynamoDB 5000 ms, S3 900 s)
     plan = _plan()
     # Then the DynamoDB alarm has 300 s for FIS to take effect + 5 s + 5 one-minute periods + 180 s of
-    # metric delay, and the S3 alarm its 900 s threshold + the same periods and delay
-    assert plan.alarm_window == {"dynamodb-pause": 785, "s3-pause": 1380}
+    # metric delay, and the S3 alarm the hour FIS may take + its 900 s threshold + the same periods and delay
+    assert plan.alarm_window == {"dynamodb-pause": 785, "s3-pause": 3600 + 1380}
     assert plan.resume_window == {"dynamodb-pause": 780, "s3-pause": 1380}
     # And the measured RTO is judged against the automatic failover's budget
     assert plan.rto_budget_seconds == 45
@@ -40,12 +41,34 @@ def test_a_higher_threshold_widens_its_window_and_its_action():
     # Given the S3 latency alarm raised to 1800 s
     plan = _plan(s3ReplicationLatencySeconds=1800)
     # Then its pause waits 900 s longer for it, and runs 900 s longer
-    assert plan.alarm_window["s3-pause"] == 1380 + 900
-    assert plan.action_seconds["s3-pause"] == 1380 + 900 + 300
+    assert plan.alarm_window["s3-pause"] == 3600 + 1380 + 900
+    assert plan.action_seconds["s3-pause"] == 3600 + 1380 + 900 + 300
+
+
+def test_an_execution_outlasts_its_slowest_experiment_and_the_steps_around_it():
+    plan = _plan()
+    # The S3 pause: its alarm window, then its resume window, then 30 minutes of other steps
+    assert plan.execution_seconds == 3600 + 1380 + 1380 + 1800
+    assert plan.execution_seconds < 3 * 3600
+
+
+def test_a_threshold_that_would_outlast_an_fis_action_is_a_config_error():
+    # Given an S3 latency threshold of 12 hours: its pause would run past FIS's 12-hour limit
+    # Then synth stops on the key that caused it
+    with pytest.raises(ConfigError, match=r"alarmThresholds.*s3ReplicationLatencySeconds.*12-hour"):
+        _plan(s3ReplicationLatencySeconds=12 * 3600)
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(60, "PT1M"), (1020, "PT17M"), (1085, "PT18M5S"), (45, "PT0M45S")]
+    ("seconds", "text"),
+    [(60, "PT1M"), (1020, "PT17M"), (1085, "PT18M5S"), (3600, "PT1H"), (5280, "PT1H28M"), (43200, "PT12H")],
 )
 def test_durations_are_iso_8601_as_fis_takes_them(seconds, text):
     assert iso_duration(seconds) == text
+
+
+@pytest.mark.parametrize("seconds", [59, 43201])
+def test_a_duration_outside_fis_bounds_is_refused(seconds):
+    # "The duration, from one minute to 12 hours."
+    with pytest.raises(ValueError, match="from 60 to 43200 seconds"):
+        iso_duration(seconds)

@@ -193,6 +193,7 @@ def test_each_role_holds_only_its_own_experiments_actions(primary):
         "s3:PutReplicationConfiguration",
         "s3:GetReplicationConfiguration",
         "s3:ListAllMyBuckets",
+        "s3:ListBucket",
     }
 
 
@@ -202,6 +203,9 @@ def test_the_s3_pause_may_pause_replication_towards_the_dr_region_only(primary):
     assert pause["Condition"] == {"StringEquals": {"s3:DestinationRegion": "us-west-2"}}
     (configuration,) = [s for s in statements if "s3:PutReplicationConfiguration" in s["Action"]]
     assert configuration["Condition"] == {"BoolIfExists": {"s3:IsReplicationPauseRequest": "true"}}
+    # Listing (in AWS's example policy for the action) reaches the data bucket only
+    (listing,) = [s for s in statements if s["Action"] == ["s3:ListBucket"]]
+    assert listing["Resource"] == pause["Resource"]
 
 
 def test_the_dynamodb_pause_may_change_only_the_orders_tables_and_its_streams_policies(primary, names):

@@ -135,14 +135,15 @@ def test_the_verdict_is_the_executions_outcome(definition):
     assert states["Failed"]["Type"] == "Fail"
 
 
-def test_the_state_machine_is_named_bounded_traced_and_logged_without_data(observer):
+def test_the_state_machine_is_named_bounded_traced_and_logged_without_data(observer, config):
     (_, machine) = at_path(observer, f"{PATH}/StateMachine/Resource")
     properties = machine["Properties"]
     assert properties["StateMachineName"] == "dev-us-west-2-dr-game-day-v1"
     assert properties["TracingConfiguration"] == {"Enabled": True}
     assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False
     definition = json.loads(re.sub(r"<[^>]+>", "x", render(properties["DefinitionString"])))
-    assert definition["TimeoutSeconds"] == 3 * 3600
+    # Bounded by the slowest experiment (the S3 pause's windows) and the steps around it
+    assert definition["TimeoutSeconds"] == GameDayPlan.of(config).execution_seconds == 8160
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -163,6 +164,16 @@ def test_the_watch_step_knows_the_budget_the_names_and_the_checks(observer, conf
     assert render(env["HEALTH_URLS"]).count(config.traffic.health_path) == 2
     assert env["CLIENT_SECRET_ID"] == names.game_day_client_secret
     assert "dev-us-east-1-game-day-stop-v1" in json.loads(env["STEADY_ALARMS"])
+
+
+def test_the_watch_step_measures_the_primary_path_for_as_long_as_its_fault_lasts(observer, config):
+    # Given the primary-path FIS action, made to last the fault's start, three phases and a margin
+    action = GameDayPlan.of(config).action_seconds["primary-path"]
+    env = _function(observer, "Watch")["Environment"]["Variables"]
+    fault, phase = int(env["FAULT_TIMEOUT_SECONDS"]), int(env["PHASE_TIMEOUT_SECONDS"])
+    # Then the watch gives up on the failover before the fault ends by itself
+    assert fault + 3 * phase + 300 == action
+    assert int(env["RESTORE_TIMEOUT_SECONDS"]) == 600
 
 
 def test_the_pause_step_knows_each_pauses_alarms_and_windows(observer, config):
@@ -191,7 +202,20 @@ def test_the_experiment_step_may_start_only_the_three_templates_and_run_their_ex
         "fis:TagResource",
         "fis:GetExperiment",
         "fis:StopExperiment",
+        "iam:CreateServiceLinkedRole",
     } | {a for a in actions if a.startswith(("logs:", "xray:"))}
+
+
+def test_the_experiment_step_may_create_only_fis_service_linked_role(observer):
+    # Given an account where FIS never ran: its first StartExperiment creates AWSServiceRoleForFIS
+    # as the caller (https://docs.aws.amazon.com/fis/latest/userguide/using-service-linked-roles.html)
+    (statement,) = [
+        s for s in _statements(observer, "Experiment") if s["Action"] == "iam:CreateServiceLinkedRole"
+    ]
+    assert render(statement["Resource"]) == (
+        "arn:aws:iam::123456789012:role/aws-service-role/fis.amazonaws.com/AWSServiceRoleForFIS"
+    )
+    assert statement["Condition"] == {"StringEquals": {"iam:AWSServiceName": "fis.amazonaws.com"}}
 
 
 def test_the_watch_step_reads_only_the_two_checks_the_client_secret_and_the_steady_alarms(observer, names):
