@@ -343,12 +343,15 @@ class GameDay(Construct):
         preflight = self._task(
             "Preflight", self.watch_function, "preflight", "$.preflight", cdk.Duration.minutes(2), 1
         )
+        # Retried: the client token gives a retry the experiment an earlier attempt started, so an
+        # attempt cut off after FIS took the experiment never leaves it running unknown to the stop.
         start = self._task(
             "StartExperiment",
             self.experiment_function,
             "start_experiment",
             "$.run",
             cdk.Duration.seconds(_START_TIMEOUT + 60),
+            retries=2,
         )
         measure = self._task(
             "MeasureFailover",

@@ -3,14 +3,15 @@
 Start is idempotent: its client token, the identifier StartExperiment takes "to ensure the
 idempotency of the request" (https://docs.aws.amazon.com/fis/latest/APIReference/API_StartExperiment.html),
 is derived from the game day and the experiment, so Step Functions retrying the step gets the
-experiment the first attempt started, not a second one. A start that never reaches "running" leaves
-nothing running: it is stopped before the error.
+experiment the first attempt started, not a second one. A start that never reaches "running", or
+fails in any way once FIS has the experiment, leaves nothing running: it is stopped before the error.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from botocore.client import BaseClient
@@ -56,16 +57,42 @@ def start(
     sleep: Sleep,
 ) -> dict[str, Any]:
     """Start the experiment and wait until it runs: {"id", "template_id", "started_at", "status"},
-    started_at being when this step asked FIS to start it (epoch seconds)."""
+    started_at being when FIS started it (epoch seconds; when this step asked, if FIS does not say),
+    the same for a retried step as for the first."""
     template_id = config.experiment_templates[experiment]
-    started_at = clock()
-    deadline = started_at + config.start_timeout_seconds
+    asked_at = clock()
     current = fis.start_experiment(
         experimentTemplateId=template_id,
         clientToken=client_token(game_day_id, experiment),
         tags={"GameDay": game_day_id[:_TAG_VALUE_MAX]},
     )["experiment"]
     experiment_id = current["id"]
+    try:
+        return _until_running(fis, config, current, template_id, asked_at, clock=clock, sleep=sleep)
+    except ExperimentNotRunning:
+        raise
+    except Exception as error:
+        # A throttled look or a timeout after FIS took the experiment: it must not run unwatched.
+        stopped = _stop_quietly(fis, experiment_id)
+        raise ExperimentNotRunning(
+            f"experiment {experiment_id} not watched to running ({type(error).__name__}); {stopped}"
+        ) from error
+
+
+def _until_running(
+    fis: BaseClient,
+    config: ExperimentConfig,
+    current: dict[str, Any],
+    template_id: str,
+    asked_at: float,
+    *,
+    clock: Clock,
+    sleep: Sleep,
+) -> dict[str, Any]:
+    experiment_id = current["id"]
+    started = current.get("startTime")
+    started_at = started.timestamp() if isinstance(started, datetime) else asked_at
+    deadline = clock() + config.start_timeout_seconds
     while True:
         status, reason = _state(current)
         if status == RUNNING:
@@ -92,10 +119,12 @@ def stop(
     fis: BaseClient, config: ExperimentConfig, experiment_id: str, *, clock: Clock, sleep: Sleep
 ) -> dict[str, Any]:
     """Stop the experiment unless it has ended, and wait until it has:
-    {"id", "status", "reason", "stopped_at"}."""
+    {"id", "status", "reason", "stopped_at", "already_ended"}. already_ended: it had ended before
+    this step looked (a stop condition, an operator, or its own duration ended it)."""
     deadline = clock() + config.stop_timeout_seconds
     current = fis.get_experiment(id=experiment_id)["experiment"]
-    if _state(current)[0] not in TERMINAL:
+    already_ended = _state(current)[0] in TERMINAL
+    if not already_ended:
         try:
             current = fis.stop_experiment(id=experiment_id)["experiment"]
         except ClientError as error:
@@ -104,7 +133,13 @@ def stop(
     while True:
         status, reason = _state(current)
         if status in TERMINAL:
-            return {"id": experiment_id, "status": status, "reason": reason, "stopped_at": clock()}
+            return {
+                "id": experiment_id,
+                "status": status,
+                "reason": reason,
+                "stopped_at": clock(),
+                "already_ended": already_ended,
+            }
         left = deadline - clock()
         if left <= 0:
             raise ExperimentNotStopped(

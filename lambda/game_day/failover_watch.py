@@ -2,16 +2,18 @@
 fault, how long does the failover take once the fault begins, and does traffic come back after it.
 
 The failover is measured in four phases, each polled until it is seen or its time runs out:
-  fault      the primary's health route fails: the outage's start, fault_at. The FIS Lambda
-             extension takes up to a minute to begin the fault, so the clock starts here, at the
-             first failing poll, and not when the experiment started;
+  fault      the primary's health route fails. The FIS Lambda extension takes up to a minute to
+             begin the fault, so the clock (fault_at) starts at the last poll that still saw the
+             route ok, not when the experiment started; if the first poll already fails, the
+             fault began before the watch looked, and the clock starts at the experiment's start;
   unhealthy  the primary's own Route 53 check is unhealthy (route53_view's 18 % rule);
   dns        every authoritative server answers the API name with the DR region's name;
   order      an order placed through the API name, with the normal resolver and a bearer token,
              is answered 200 or 201 by the DR region (its X-Orders-Region header).
 Each phase's time is seconds after fault_at. A poll that sees its phase is timed when it answered,
-and fault_at when its poll was sent, so a measured time is never shorter than the outage was. A
-phase whose time runs out is a result (failed_phase), not an error.
+and fault_at is a time the route was still ok (or the fault not yet started), so a measured time is
+never shorter than the outage was. A phase whose time runs out is a result (failed_phase), not an
+error.
 
 Nothing returned or raised holds a health URL (its path is the health route's token), the client
 secret or a token.
@@ -129,9 +131,13 @@ class _Seen:
     answered: float | None
     note: str
     cut_short: bool = False
+    # When the last poll that did not see the phase was sent; None when the first poll saw it.
+    last_unseen_sent: float | None = None
 
 
-def measure_failover(watch: Watch, tokens: TokenSource, game_day_id: str) -> dict[str, Any]:
+def measure_failover(
+    watch: Watch, tokens: TokenSource, game_day_id: str, experiment_started_at: float | None
+) -> dict[str, Any]:
     config = watch.config
     primary_url, budget = config.health_url(config.primary_region), config.rto_budget_seconds
     phases: dict[str, float | None] = {"unhealthy": None, "dns": None, "order": None}
@@ -153,8 +159,16 @@ def measure_failover(watch: Watch, tokens: TokenSource, game_day_id: str) -> dic
     if seen.sent is None or seen.answered is None:
         result |= {"failed_phase": "fault", "detail": _missed("fault", config.fault_timeout_seconds, seen)}
         return result
-    fault_at, ended = seen.sent, seen.answered
+    ended = seen.answered
     notes = [f"fault: {seen.note}"]
+    if seen.last_unseen_sent is not None:
+        fault_at = seen.last_unseen_sent
+    elif experiment_started_at is not None and experiment_started_at <= seen.sent:
+        fault_at = experiment_started_at
+        notes.append("the first poll already failed: the clock starts at the experiment's start")
+    else:
+        fault_at = seen.sent
+        notes.append("the first poll already failed and the experiment's start is unknown: the RTO is short")
     result["fault_at"] = fault_at
     observers: dict[str, Observe] = {
         "unhealthy": lambda: _primary_unhealthy(watch),
@@ -276,17 +290,18 @@ def restore(watch: Watch) -> dict[str, Any]:
 
 def _until(watch: Watch, deadline: float, observe: Observe) -> _Seen:
     """Poll every interval until `observe` sees its phase, or the deadline or the invocation's end."""
-    note = "not polled"
+    note, unseen = "not polled", None
     while True:
         if watch.remaining() < MIN_REMAINING_SECONDS:
-            return _Seen(None, None, note, cut_short=True)
+            return _Seen(None, None, note, cut_short=True, last_unseen_sent=unseen)
         sent = watch.clock()
         done, note = observe()
         if done:
-            return _Seen(sent, watch.clock(), note)
+            return _Seen(sent, watch.clock(), note, last_unseen_sent=unseen)
+        unseen = sent
         left = deadline - watch.clock()
         if left <= 0:
-            return _Seen(None, None, note)
+            return _Seen(None, None, note, last_unseen_sent=unseen)
         watch.sleep(min(watch.config.poll_interval_seconds, left))
 
 

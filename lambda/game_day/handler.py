@@ -143,7 +143,8 @@ def _measure_failover(data: dict[str, Any], context: LambdaContext) -> dict[str,
         client("secretsmanager", config.observer_region), config.client_secret_id
     )
     tokens = oauth.TokenSource(credentials, IO.fetch, IO.clock)
-    result = failover_watch.measure_failover(_watch(config, context), tokens, event.game_day_id)
+    started_at = event.run.started_at if event.run is not None else None
+    result = failover_watch.measure_failover(_watch(config, context), tokens, event.game_day_id, started_at)
     logger.info("Failover measured", extra=result)
     return result
 

@@ -6,7 +6,9 @@ the experiment ran and ended, and what it broke was measured within its bounds:
   - primary-path: every failover phase seen, the measured RTO within its budget, traffic back on
     the primary by Route 53's own doing;
   - a replication pause: one of its alarms in ALARM within the window, then every alarm out of
-    ALARM and every canary arrived.
+    ALARM and every canary arrived;
+  - in both, the game day stopped the experiment: one that had ended first (a stop condition, an
+    operator) cut the measurement short.
 Each shortfall adds a reason. The state is read defensively: a part that is missing or not the
 shape a step returns counts as not done, and is never an error here, so a report always lands.
 """
@@ -58,6 +60,10 @@ def build_report(state: Mapping[str, Any]) -> dict[str, Any]:
         reasons.append("experiment: not started")
     if started and stop.get("status") not in ENDED and "stop_error" not in state:
         reasons.append(f"experiment: not stopped (status {stop.get('status') or 'unknown'})")
+    if started and stop.get("already_ended") is True:
+        # Each action outlasts its measurement: an earlier end cut the measurement short.
+        why = f"{stop.get('status')}: {stop.get('reason') or 'no reason given'}"
+        reasons.append(f"experiment: ended before the game day stopped it ({why})")
     report: dict[str, Any] = {
         "game_day_id": state.get("game_day_id"),
         "experiment": experiment,

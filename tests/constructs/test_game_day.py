@@ -122,8 +122,16 @@ def test_every_task_has_a_timeout_and_gets_the_whole_state(definition):
 
 def test_no_step_retries_a_measurement(definition):
     # A retried measurement would time something else: it runs once, its failure is caught
-    for name in ("MeasureFailover", "Restore", "StartExperiment"):
+    for name in ("MeasureFailover", "Restore"):
         assert len(definition["States"][name]["Retry"]) == 1, name
+
+
+def test_start_is_retried_so_an_experiment_fis_took_is_never_lost(definition):
+    # Given a start cut off after FIS took the experiment (its ID never reached the state)
+    # Then the step is retried; its client token gets the same experiment back, for the stop to find
+    (_, retry) = definition["States"]["StartExperiment"]["Retry"]
+    assert retry["ErrorEquals"] == ["States.ALL"]
+    assert retry["MaxAttempts"] == 2
 
 
 def test_the_verdict_is_the_executions_outcome(definition):

@@ -101,14 +101,44 @@ def test_start_waits_until_the_experiment_runs(game_day, fis, clock):
     # When the start step runs
     run = start(game_day)
 
-    # Then it polled every 5 s until running, and answers the contract
+    # Then it polled every 5 s until running, and answers the contract, started_at being FIS's own
     assert run == {
         "id": run["id"],
         "template_id": fis.templates["primary-path"],
-        "started_at": START,
+        "started_at": fis.get_experiment(id=run["id"])["experiment"]["startTime"].timestamp(),
         "status": "running",
     }
     assert clock.slept == [5.0, 5.0]
+
+
+def test_start_without_fis_start_time_answers_when_it_asked(game_day, clock):
+    # Given FIS answering the experiment without a startTime
+    fis = Answers(game_day.module.client("fis", PRIMARY))
+    fis.on("StartExperiment", lambda **_: experiment("pending"))
+    fis.on("GetExperiment", lambda **_: experiment("running"))
+
+    # When the start step runs, 5 s of polling
+    run = start(game_day)
+
+    # Then started_at is when the step asked FIS: never later than the fault could begin
+    assert run["started_at"] == START
+    assert clock.now == START + 5
+
+
+def test_start_whose_look_fails_after_fis_took_it_stops_the_experiment_and_raises(game_day, clock):
+    # Given FIS took the experiment, then throttles the look at it
+    fis = Answers(game_day.module.client("fis", PRIMARY))
+    fis.on("StartExperiment", lambda **_: experiment("pending"))
+    fis.on("GetExperiment", lambda **_: AwsError("ThrottlingException", 429))
+    fis.on("StopExperiment", lambda **_: experiment("stopping"))
+
+    # When the start step runs
+    # Then it stops the experiment it cannot watch, and raises naming it
+    with pytest.raises(Exception, match=rf"{EXPERIMENT_ID} not watched to running.*it was stopped") as raised:
+        start(game_day)
+    assert type(raised.value).__name__ == "ExperimentNotRunning"
+    assert fis.names()[-1] == "StopExperiment"
+    assert fis.calls[-1][1] == {"id": EXPERIMENT_ID}
 
 
 def test_start_is_idempotent_on_a_retry(game_day, fis, clock):
@@ -118,8 +148,9 @@ def test_start_is_idempotent_on_a_retry(game_day, fis, clock):
     # When Step Functions retries it
     second = start(game_day)
 
-    # Then the retry found the same experiment, and FIS has only that one, tagged with the game day
-    assert second["id"] == first["id"]
+    # Then the retry found the same experiment, started at the same time, and FIS has only that
+    # one, tagged with the game day
+    assert (second["id"], second["started_at"]) == (first["id"], first["started_at"])
     (only,) = fis.list_experiments()["experiments"]
     assert only["id"] == first["id"]
     assert fis.get_experiment(id=first["id"])["experiment"]["tags"] == {"GameDay": GAME_DAY_ID}
@@ -232,6 +263,7 @@ def test_stop_of_a_running_experiment_waits_until_it_stopped(game_day, clock):
         "status": "stopped",
         "reason": "Experiment stopped",
         "stopped_at": START + 10,
+        "already_ended": False,
     }
     assert fis.names() == ["GetExperiment", "StopExperiment", "GetExperiment", "GetExperiment"]
     assert fis.calls[1][1] == {"id": EXPERIMENT_ID}
@@ -249,8 +281,9 @@ def test_stop_of_an_already_completed_experiment_is_fine(game_day, fis, clock):
     # When the stop step runs
     stopped = stop(game_day, run)
 
-    # Then it answers "completed" without asking FIS to stop anything
+    # Then it answers "completed", ended before the stop step, without asking FIS to stop anything
     assert (stopped["status"], stopped["reason"]) == ("completed", "Experiment completed")
+    assert stopped["already_ended"] is True
     assert requests == ["GetExperiment"]
 
 

@@ -116,18 +116,19 @@ def test_failover_within_budget_passes_with_each_phase_timed_from_the_fault(game
     # When the failover is measured, polling every second
     result = measure(world)
 
-    # Then each phase is timed cumulatively from the fault, and 45 s is within the 120 s budget
+    # Then the clock starts at the last poll that saw the route ok (39 s in: the outage may have
+    # begun right after it), each phase is timed cumulatively from there, and 46 s is within budget
     assert {key: value for key, value in result.items() if key != "detail"} == {
-        "fault_at": START + 40,
-        "phases": {"unhealthy": 25.0, "dns": 40.0, "order": 45.0},
-        "measured_rto_seconds": 45.0,
+        "fault_at": START + 39,
+        "phases": {"unhealthy": 26.0, "dns": 41.0, "order": 46.0},
+        "measured_rto_seconds": 46.0,
         "budget_seconds": RTO_BUDGET,
         "within_budget": True,
         "failed_phase": None,
     }
     assert result["detail"] == (
-        "fault: primary health HTTP 503; unhealthy: after 25 s (0/16 checkers Success); "
-        "dns: after 40 s (4/4 servers answer us-west-2); order: after 45 s (HTTP 201 from us-west-2)"
+        "fault: primary health HTTP 503; unhealthy: after 26 s (0/16 checkers Success); "
+        "dns: after 41 s (4/4 servers answer us-west-2); order: after 46 s (HTTP 201 from us-west-2)"
     )
 
 
@@ -138,12 +139,12 @@ def test_failover_over_budget_is_measured_and_not_within_budget(game_day, world,
     # When the failover is measured
     result = measure(world)
 
-    # Then the RTO is measured, and over the 120 s budget
-    assert (result["measured_rto_seconds"], result["within_budget"]) == (130.0, False)
+    # Then the RTO is measured from the last ok poll, and over the 120 s budget
+    assert (result["measured_rto_seconds"], result["within_budget"]) == (131.0, False)
     assert result["failed_phase"] is None
 
 
-def test_fault_phase_starts_the_clock_at_the_first_failing_health_poll_not_at_experiment_start(
+def test_fault_phase_starts_the_clock_at_the_last_ok_health_poll_not_at_experiment_start(
     game_day, world, clock
 ):
     # Given an experiment started 30 s before the measurement, whose fault (the FIS extension
@@ -153,10 +154,38 @@ def test_fault_phase_starts_the_clock_at_the_first_failing_health_poll_not_at_ex
     # When the failover is measured
     result = measure(world)
 
-    # Then the outage starts at the first failing poll, and the phases count from there
-    assert result["fault_at"] == START + 55
-    assert result["fault_at"] - RUN["started_at"] == 85
-    assert result["phases"] == {"unhealthy": 20.0, "dns": 30.0, "order": 35.0}
+    # Then the outage starts at the last poll that saw the route ok, and the phases count from there
+    assert result["fault_at"] == START + 54
+    assert result["fault_at"] - RUN["started_at"] == 84
+    assert result["phases"] == {"unhealthy": 21.0, "dns": 31.0, "order": 36.0}
+
+
+def test_fault_already_on_at_the_first_poll_starts_the_clock_at_the_experiments_start(
+    game_day, world, clock
+):
+    # Given a fault that began before the watch's first poll (the experiment started 30 s earlier)
+    world.failover(fault=0, unhealthy=20, dns=10, order=5)
+
+    # When the failover is measured
+    result = measure(world)
+
+    # Then the clock starts at the experiment's start: the outage is never measured shorter than it was
+    assert result["fault_at"] == RUN["started_at"]
+    assert result["phases"] == {"unhealthy": 50.0, "dns": 60.0, "order": 65.0}
+    assert "the first poll already failed: the clock starts at the experiment's start" in result["detail"]
+
+
+def test_fault_already_on_without_a_known_start_says_the_rto_is_short(game_day, world, clock):
+    # Given a fault on at the first poll and a run that does not say when it started
+    world.failover(fault=0, unhealthy=20, dns=10, order=5)
+    run = {key: value for key, value in RUN.items() if key != "started_at"}
+
+    # When the failover is measured
+    result = world.step("measure_failover", {"game_day_id": GAME_DAY_ID, "run": run}, 900.0)
+
+    # Then the clock starts at the first poll, and the detail says the RTO is understated
+    assert result["fault_at"] == START
+    assert "the experiment's start is unknown: the RTO is short" in result["detail"]
 
 
 @pytest.mark.parametrize(
@@ -166,11 +195,11 @@ def test_fault_phase_starts_the_clock_at_the_first_failing_health_poll_not_at_ex
         ("fault", {}, {}, FAULT_TIMEOUT),
         # Route 53 never sees it: bounded by PHASE_TIMEOUT from the fault's end (10 s in)
         ("unhealthy", {"fault": 10}, {}, 10 + PHASE_TIMEOUT),
-        ("dns", {"fault": 10, "unhealthy": 20}, {"unhealthy": 20.0}, 30 + PHASE_TIMEOUT),
+        ("dns", {"fault": 10, "unhealthy": 20}, {"unhealthy": 21.0}, 30 + PHASE_TIMEOUT),
         (
             "order",
             {"fault": 10, "unhealthy": 20, "dns": 15},
-            {"unhealthy": 20.0, "dns": 35.0},
+            {"unhealthy": 21.0, "dns": 36.0},
             45 + PHASE_TIMEOUT,
         ),
     ],
@@ -306,8 +335,8 @@ def test_dns_phase_waits_for_every_authoritative_server(game_day, world, clock):
     # When the failover is measured
     result = measure(world)
 
-    # Then DNS counts from the moment the last server answered DR
-    assert result["phases"]["dns"] == 25.0
+    # Then DNS counts from the last ok poll (4 s in) to the moment the last server answered DR
+    assert result["phases"]["dns"] == 26.0
 
 
 @pytest.mark.parametrize(
@@ -335,8 +364,8 @@ def test_unhealthy_phase_waits_until_no_more_than_18_percent_of_checkers_succeed
     # When the failover is measured
     result = measure(world)
 
-    # Then the check counts as unhealthy only at 2 of 16
-    assert result["phases"]["unhealthy"] == 20.0
+    # Then the check counts as unhealthy only at 2 of 16 (timed from the last ok poll, 9 s in)
+    assert result["phases"]["unhealthy"] == 21.0
 
 
 # Preflight

@@ -238,6 +238,13 @@ def test_game_day_that_did_everything_passes_with_no_reasons(report, state):
         ),
         (
             changed(
+                DYNAMODB_PAUSE,
+                stop={**STOPPED, "reason": "Experiment stopped by stop condition", "already_ended": True},
+            ),
+            ["experiment: ended before the game day stopped it (stopped: Experiment stopped by stop condition)"],
+        ),
+        (
+            changed(
                 PRIMARY_PATH,
                 "stop",
                 stop_error=lambda_error("still stopping 300 s after the stop", "ExperimentNotStopped"),
@@ -309,6 +316,7 @@ def test_game_day_that_did_everything_passes_with_no_reasons(report, state):
         "preflight-error",
         "not-started",
         "not-stopped",
+        "ended-early",
         "stop-error",
         "phase-not-seen",
         "over-budget",
