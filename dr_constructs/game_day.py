@@ -230,6 +230,7 @@ class GameDay(Construct):
                 "PAUSE_ALARMS": json.dumps({e: list(names) for e, names in targets.pause_alarms.items()}),
                 "ALARM_WINDOW_SECONDS": json.dumps(plan.alarm_window),
                 "RESUME_WINDOW_SECONDS": json.dumps(plan.resume_window),
+                "SETTLE_SECONDS": str(plan.settle_seconds),
             },
             cdk.Duration.seconds(60),
             [
@@ -260,6 +261,8 @@ class GameDay(Construct):
                 iam.PolicyStatement(
                     actions=["cloudwatch:DescribeAlarms"], resources=alarm_arns(pause_alarm_names)
                 ),
+                # Whether a stop condition or an operator ended the experiment before an alarm fired.
+                iam.PolicyStatement(actions=["fis:GetExperiment"], resources=[experiments]),
             ],
         )
         self.report_function = self._function(

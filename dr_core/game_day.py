@@ -28,6 +28,11 @@ DYNAMODB_PAUSE_TAKES_EFFECT_SECONDS = 300
 # Whether that covers objects written after the start is not stated, so the window allows it; the
 # report's oldest write at risk shows when replication really stopped.
 S3_PAUSE_TAKES_EFFECT_SECONDS = 3600
+# Once resumed, a stated margin for the few dozen canary items' backlog to replicate and FIS to lift
+# its deny statements (it adds them within the same 5 minutes).
+DYNAMODB_CATCH_UP_SECONDS = 300
+# S3 Replication Time Control replicates 99.99 % of objects within 15 minutes.
+S3_CATCH_UP_SECONDS = 15 * 60
 # The replication alarms (dr_constructs.replication_alarms) need 3 of 5 one-minute datapoints.
 ALARM_EVALUATION_SECONDS = 5 * 60
 # CloudWatch publishes a one-minute datapoint a few minutes after its minute at worst; a margin, stated.
@@ -41,7 +46,7 @@ FAULT_START_SECONDS = 180
 PHASE_SECONDS = 180
 RESTORE_SECONDS = 600
 # Preflight, start, stop and report, with their retries, around the measured phases.
-STEPS_SECONDS = 1800
+STEPS_SECONDS = 3600
 # "The duration, from one minute to 12 hours."
 FIS_ACTION_SECONDS = (60, 12 * 3600)
 
@@ -50,12 +55,14 @@ FIS_ACTION_SECONDS = (60, 12 * 3600)
 class GameDayPlan:
     """Durations in seconds. ``alarm_window``: from the pause's start until one of its lag alarms
     must be in ALARM. ``resume_window``: from the experiment's stop until every alarm is out of
-    ALARM and every canary arrived. ``action_seconds``: each FIS action's own duration.
+    ALARM and every canary arrived. ``settle_seconds``: how long every alarm must stay OK after the
+    last canary arrived. ``action_seconds``: each FIS action's own duration.
     ``execution_seconds``: the longest a whole game-day execution may run."""
 
     rto_budget_seconds: int
     alarm_window: dict[str, int]
     resume_window: dict[str, int]
+    settle_seconds: int
     action_seconds: dict[str, int]
     execution_seconds: int
 
@@ -76,12 +83,12 @@ class GameDayPlan:
             + ALARM_EVALUATION_SECONDS
             + METRIC_DELIVERY_SECONDS
         )
-        # Back to OK takes the alarm's evaluation again, after the backlog replicates (RTC: 15 minutes).
+        # After the stop the backlog replicates, then every alarm must hold OK through its evaluation
+        # and metric delay, so the backlog's own lag has had its chance to fire it again.
+        settle = ALARM_EVALUATION_SECONDS + METRIC_DELIVERY_SECONDS
         resume = {
-            DYNAMODB_PAUSE: DYNAMODB_PAUSE_TAKES_EFFECT_SECONDS
-            + ALARM_EVALUATION_SECONDS
-            + METRIC_DELIVERY_SECONDS,
-            S3_PAUSE: 15 * 60 + ALARM_EVALUATION_SECONDS + METRIC_DELIVERY_SECONDS,
+            DYNAMODB_PAUSE: DYNAMODB_CATCH_UP_SECONDS + settle,
+            S3_PAUSE: S3_CATCH_UP_SECONDS + settle,
         }
         alarm = {DYNAMODB_PAUSE: dynamodb_alarm, S3_PAUSE: s3_alarm}
         primary_path = FAULT_START_SECONDS + 3 * PHASE_SECONDS
@@ -101,6 +108,7 @@ class GameDayPlan:
             rto_budget_seconds=RtoBudget.of(config.traffic).automatic_seconds,
             alarm_window=alarm,
             resume_window=resume,
+            settle_seconds=settle,
             action_seconds=action,
             execution_seconds=max(measured) + STEPS_SECONDS,
         )

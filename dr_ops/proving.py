@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dr_core.config import AppConfig
-from dr_core.game_day import EXPERIMENTS
+from dr_core.game_day import EXPERIMENTS, GameDayPlan
 from dr_core.naming import Kind
 from dr_core.shared_names import SharedNames
 from dr_ops.context import Invocation, UsageError
@@ -31,8 +31,6 @@ from dr_ops.tools import Tools
 
 PASSED, FAILED, STILL_RUNNING = 0, 1, 3
 DRILL_TIMEOUT_SECONDS = 20 * 60.0
-# The slowest experiment (the S3 pause) waits out its alarm and resume windows: about an hour.
-GAME_DAY_TIMEOUT_SECONDS = 3 * 3600.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,7 +112,8 @@ def gameday(invocation: Invocation, tools: Tools) -> int:
         return PASSED
     chosen = options.experiment or ["all"]
     experiments = list(EXPERIMENTS) if "all" in chosen else list(dict.fromkeys(chosen))
-    timeout = _timeout(options.timeout, GAME_DAY_TIMEOUT_SECONDS)
+    # By default as long as the state machine itself may run an experiment.
+    timeout = _timeout(options.timeout, GameDayPlan.of(config).execution_seconds)
     region = config.observer_region
     arn = _state_machine_arn(config, aws.partition(region), "dr-game-day")
     codes = []
@@ -133,8 +132,11 @@ def gameday(invocation: Invocation, tools: Tools) -> int:
         if isinstance(report, dict):
             console.print(_game_day_table(report))
         codes.append(_verdict(outcome, report if isinstance(report, dict) else None, console.print))
-        if codes[-1] == STILL_RUNNING:
-            # The next experiment would overlap this one's fault.
+        if codes[-1] != PASSED:
+            # Still running, the next would overlap its fault; failed, or stopped by an operator's
+            # emergency stop, the platform is not known steady: no further fault goes in.
+            if experiment != experiments[-1]:
+                console.print("the remaining experiments are not run", markup=False, highlight=False)
             break
     return max(codes)
 

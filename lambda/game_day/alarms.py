@@ -8,7 +8,7 @@ from datetime import datetime
 
 from botocore.client import BaseClient
 
-IN_ALARM = "ALARM"
+IN_ALARM, OK_STATE = "ALARM", "OK"
 # DescribeAlarms takes at most 100 names a call.
 _NAMES_PER_CALL = 100
 # Metric alarms only, and only they are read from the answer. CloudWatch returns composite alarms

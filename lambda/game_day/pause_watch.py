@@ -1,12 +1,15 @@
 """A replication pause seen one tick at a time: Step Functions calls a tick every 30 s and hands
 each the state the last one returned.
 
-While paused, every tick writes a canary in the primary region and looks for each canary not yet
-seen in the DR region, and the pause's lag alarms are read; the phase ends when one is in ALARM
-(with the writes then at risk: the RPO under fault) or when its window has passed without one.
-After the experiment stops, the resumed phase writes nothing: it ends when every canary has
-arrived and no alarm is in ALARM, or when its window has passed, and then removes the canaries
-from the primary (their deletes replicate too), best effort.
+While paused, every tick looks for each canary not yet seen in the DR region and reads the pause's
+lag alarms; the phase ends when one is in ALARM (with the writes then at risk, as of when it fired:
+the RPO under fault), when the experiment has ended before one did (a stop condition or an operator
+ended it: the measurement is cut short), or when its window has passed without one. Until then
+the tick writes the next canary in the primary region. After the experiment stops, the resumed
+phase writes nothing: it ends when every canary has arrived and every alarm has been OK for the
+settle time (an alarm that goes back into ALARM as the backlog lands starts that over), or when
+its window has passed, and then removes the canaries from the primary (their deletes replicate
+too), best effort.
 
 AWS errors are raised as they are, for Step Functions to retry the tick; a canary missing in the
 DR region is only "not yet". The state stays small: a canary is three numbers.
@@ -17,12 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from alarms import AlarmState, alarm_states
+from alarms import OK_STATE, AlarmState, alarm_states
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from settings import AtRisk, Canary, GameDayInputError, PauseConfig, PauseEvent, PauseState
 
 Clock = Callable[[], float]
+# The experiment's status and its reason, as FIS tells them; None when the state has no run.
+ExperimentStatus = Callable[[], tuple[str, str]]
+# FIS statuses of an experiment that has not ended, or is not ending.
+_ACTIVE = frozenset({"pending", "initiating", "running"})
 
 _S3_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 
@@ -92,15 +99,25 @@ class BucketCanaries:
 
 
 def tick(
-    canaries: Canaries, cloudwatch: BaseClient, config: PauseConfig, event: PauseEvent, clock: Clock
+    canaries: Canaries,
+    cloudwatch: BaseClient,
+    config: PauseConfig,
+    event: PauseEvent,
+    clock: Clock,
+    experiment_status: ExperimentStatus | None = None,
 ) -> PauseState:
     if event.phase == "paused":
-        return _paused(canaries, cloudwatch, config, event, clock())
+        return _paused(canaries, cloudwatch, config, event, clock(), experiment_status)
     return _resumed(canaries, cloudwatch, config, event, clock())
 
 
 def _paused(
-    canaries: Canaries, cloudwatch: BaseClient, config: PauseConfig, event: PauseEvent, now: float
+    canaries: Canaries,
+    cloudwatch: BaseClient,
+    config: PauseConfig,
+    event: PauseEvent,
+    now: float,
+    experiment_status: ExperimentStatus | None,
 ) -> PauseState:
     previous = event.pause
     if previous is not None and previous.phase != "paused":
@@ -108,15 +125,13 @@ def _paused(
     if previous is not None and previous.done:
         return previous  # a retried tick after the phase ended: nothing more to write
     state = previous or PauseState(phase="paused", phase_started_at=now)
-    n = len(state.canaries)
-    written = [*state.canaries, Canary(n=n, written_at=now)]
-    canaries.write(n)
-    written = _arrivals(canaries, written, now)
+    written = _arrivals(canaries, state.canaries, now)
     window = config.alarm_window_seconds[event.experiment]
     names = config.pause_alarms[event.experiment]
     states = _states(cloudwatch, names)
     started = state.phase_started_at
-    update: dict[str, Any] = {"canaries": written}
+    update: dict[str, Any] = {}
+    at = now
     firing = sorted((_fired_at(alarm, now), name) for name, alarm in states.items() if alarm.firing)
     if firing:
         fired_at, name = firing[0]
@@ -128,14 +143,29 @@ def _paused(
             outcome = f"alarm {name} fired after {seconds:g} s"
             update |= {"alarm_at": fired_at, "alarm_name": name, "alarm_seconds": seconds}
             update |= {"done": True, "outcome": outcome}
+            at = fired_at
         else:
             outcome = f"no alarm within {window:g} s ({name} reached ALARM after {seconds:g} s)"
             update |= {"done": True, "outcome": outcome}
+    elif (ended := _ended(experiment_status)) is not None:
+        update |= {"done": True, "outcome": f"the experiment ended before an alarm fired ({ended})"}
     elif now - started > window:
         update |= {"done": True, "outcome": f"no alarm within {window:g} s"}
     if update.get("done"):
-        update["at_risk"] = _at_risk(written, now)
-    return state.model_copy(update=update)
+        update["at_risk"] = _at_risk(written, at)
+    else:
+        n = len(written)
+        canaries.write(n)
+        written = [*written, Canary(n=n, written_at=now)]
+    return state.model_copy(update={**update, "canaries": written})
+
+
+def _ended(experiment_status: ExperimentStatus | None) -> str | None:
+    """ "<status>: <reason>" when the experiment is no longer running, else None."""
+    if experiment_status is None:
+        return None
+    status, reason = experiment_status()
+    return None if status in _ACTIVE else f"{status}: {reason or 'no reason given'}"
 
 
 def _resumed(
@@ -159,29 +189,43 @@ def _resumed(
     written = _arrivals(canaries, state.canaries, now)
     names = config.pause_alarms[event.experiment]
     states = _states(cloudwatch, names)
-    firing = [name for name in names if states[name].firing]
-    ok_at = state.ok_at if state.ok_at is not None else (None if firing else now)
+    not_ok = [
+        f"{name} {states[name].state or 'in no state'}" for name in names if states[name].state != OK_STATE
+    ]
+    # OK since when, without a break: an alarm back in ALARM (or without data) starts it over.
+    ok_at = None if not_ok else (state.ok_at if state.ok_at is not None else now)
     missing = [canary for canary in written if canary.arrived_at is None]
+    # The last arrival's lag reaches the alarm only after its evaluation and metric delay.
+    last_arrival = max(
+        (c.arrived_at for c in written if c.arrived_at is not None), default=state.phase_started_at
+    )
+    settled = ok_at is not None and not missing and now - max(ok_at, last_arrival) >= config.settle_seconds
     window = config.resume_window_seconds[event.experiment]
     outcome: str | None = None
-    if not missing and ok_at is not None:
+    recovered: bool | None = None
+    if settled and ok_at is not None:
+        recovered = True
         outcome = (
-            f"recovered: {len(written)} canaries arrived, "
-            f"no alarm in ALARM after {round(ok_at - state.phase_started_at, 1):g} s"
+            f"recovered: {len(written)} canaries arrived, every alarm OK since "
+            f"{round(ok_at - state.phase_started_at, 1):g} s"
         )
     elif now - state.phase_started_at > window:
+        recovered = False
         gaps = []
         if missing:
             gaps.append(f"{len(missing)} of {len(written)} canaries not arrived")
-        if ok_at is None:
-            gaps.append(f"{', '.join(firing)} still in ALARM")
+        if not_ok:
+            gaps.append(f"{', '.join(not_ok)}")
+        elif not settled:
+            gaps.append(f"every alarm OK, but not yet for {config.settle_seconds:g} s after the last arrival")
         outcome = f"not recovered within {window:g} s: {'; '.join(gaps)}"
+    update: dict[str, Any] = {"canaries": written, "ok_at": ok_at}
     if outcome is None:
-        return state.model_copy(update={"canaries": written, "ok_at": ok_at})
+        return state.model_copy(update=update)
     failures = _remove(canaries, written)
     if failures:
         outcome += f"; cleanup failed for {failures}"
-    return state.model_copy(update={"canaries": written, "ok_at": ok_at, "done": True, "outcome": outcome})
+    return state.model_copy(update={**update, "done": True, "outcome": outcome, "recovered": recovered})
 
 
 def _states(cloudwatch: BaseClient, names: list[str]) -> dict[str, AlarmState]:
@@ -209,11 +253,16 @@ def _arrivals(canaries: Canaries, written: list[Canary], now: float) -> list[Can
     ]
 
 
-def _at_risk(written: list[Canary], now: float) -> AtRisk:
-    """The writes not in the DR region yet, and how long the oldest has waited: what a failover
-    now would lose."""
-    missing = [canary.written_at for canary in written if canary.arrived_at is None]
-    oldest = round(now - min(missing), 1) if missing else None
+def _at_risk(written: list[Canary], at: float) -> AtRisk:
+    """The writes made by `at` and not in the DR region at `at`, and how long the oldest had
+    waited: what a failover then would have lost. An arrival is known to the tick that saw it, so
+    a canary seen after `at` counts as missing at `at`."""
+    missing = [
+        canary.written_at
+        for canary in written
+        if canary.written_at <= at and (canary.arrived_at is None or canary.arrived_at > at)
+    ]
+    oldest = round(at - min(missing), 1) if missing else None
     return AtRisk(writes=len(missing), oldest_seconds=oldest)
 
 

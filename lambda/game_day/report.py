@@ -5,8 +5,8 @@ A step that did not run has no key in the state; a step that failed has its Catc
 the experiment ran and ended, and what it broke was measured within its bounds:
   - primary-path: every failover phase seen, the measured RTO within its budget, traffic back on
     the primary by Route 53's own doing;
-  - a replication pause: one of its alarms in ALARM within the window, then every alarm out of
-    ALARM and every canary arrived;
+  - a replication pause: one of its alarms in ALARM within the window, then every canary arrived
+    and every alarm settled OK;
   - in both, the game day stopped the experiment: one that had ended first (a stop condition, an
     operator) cut the measurement short.
 Each shortfall adds a reason. The state is read defensively: a part that is missing or not the
@@ -184,8 +184,8 @@ def _pause_reasons(state: Mapping[str, Any], pause: dict[str, Any]) -> list[str]
         if "resume_error" not in state:
             reasons.append("resume: did not run")
         return reasons
-    if pause.get("ok_at") is None:
-        reasons.append(f"resume: alarms not out of ALARM ({pause.get('outcome', '')})")
+    if pause.get("recovered") is not True:
+        reasons.append(f"resume: not recovered ({pause.get('outcome') or 'not finished'})")
     canaries = pause.get("canaries")
     canaries = canaries if isinstance(canaries, list) else []
     missing = [c for c in canaries if not isinstance(c, dict) or c.get("arrived_at") is None]

@@ -179,6 +179,9 @@ class PauseConfig(_Regions):
     pause_alarms: Json[dict[Text, list[Text]]] = Field(alias="PAUSE_ALARMS")
     alarm_window_seconds: Json[dict[Text, PositiveFloat]] = Field(alias="ALARM_WINDOW_SECONDS")
     resume_window_seconds: Json[dict[Text, PositiveFloat]] = Field(alias="RESUME_WINDOW_SECONDS")
+    # How long every alarm must stay OK after the last canary arrived: the alarm's evaluation and
+    # metric delay, so the backlog's own lag has had its chance to fire it again.
+    settle_seconds: PositiveFloat = Field(alias="SETTLE_SECONDS")
 
     @field_validator("pause_alarms", "alarm_window_seconds", "resume_window_seconds")
     @classmethod
@@ -262,10 +265,13 @@ class PauseState(_Frozen):
     # Seconds from the paused phase's start to alarm_at: the window's measure, kept once the
     # resumed phase has its own start.
     alarm_seconds: float | None = None
+    # Since when every alarm has been OK without a break (resumed phase).
     ok_at: float | None = None
     at_risk: AtRisk | None = None
     done: bool = False
     outcome: str = ""
+    # The resumed phase's verdict: every canary arrived and every alarm settled OK in time.
+    recovered: bool | None = None
 
 
 class PauseEvent(_Frozen):
@@ -273,6 +279,7 @@ class PauseEvent(_Frozen):
     game_day_id: Text
     phase: Literal["paused", "resumed"]
     pause: PauseState | None = None
+    run: Run | None = None
 
 
 class StepRequest(_Frozen):

@@ -151,7 +151,7 @@ def test_the_state_machine_is_named_bounded_traced_and_logged_without_data(obser
     assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False
     definition = json.loads(re.sub(r"<[^>]+>", "x", render(properties["DefinitionString"])))
     # Bounded by the slowest experiment (the S3 pause's windows) and the steps around it
-    assert definition["TimeoutSeconds"] == GameDayPlan.of(config).execution_seconds == 8160
+    assert definition["TimeoutSeconds"] == GameDayPlan.of(config).execution_seconds == 9960
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -196,6 +196,7 @@ def test_the_pause_step_knows_each_pauses_alarms_and_windows(observer, config):
     }
     assert json.loads(env["ALARM_WINDOW_SECONDS"]) == plan.alarm_window
     assert json.loads(env["RESUME_WINDOW_SECONDS"]) == plan.resume_window
+    assert env["SETTLE_SECONDS"] == str(plan.settle_seconds) == "480"
 
 
 def test_the_experiment_step_may_start_only_the_three_templates_and_run_their_experiments(observer):
@@ -251,6 +252,13 @@ def test_the_pause_step_writes_canaries_only_under_gameday_of_the_primary_bucket
     ]
     assert actions["dynamodb:GetItem"] == [
         f"arn:aws:dynamodb:us-west-2:123456789012:table/{names.orders_table}"
+    ]
+
+
+def test_the_pause_step_may_look_at_the_primarys_experiments_only(observer):
+    # A stop condition or an operator may end the experiment first: each tick asks FIS
+    assert _actions(observer, "Pause")["fis:GetExperiment"] == [
+        "arn:aws:fis:us-east-1:123456789012:experiment/*"
     ]
 
 

@@ -27,6 +27,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.validate import validate_parameters
 
+from dr_core.config import AppConfig
+from dr_core.game_day import GameDayPlan
+from tests.conftest import default_context
 from tests.handlers.conftest import ACCOUNT, DR, PRIMARY, FakeLambdaContext
 from tests.handlers.loader import load_handler
 
@@ -73,12 +76,19 @@ TEMPLATES = {
 TABLE_NAME = "dev-orders-v1"
 SOURCE_BUCKET = "dev-us-east-1-orders-data-v1"
 REPLICA_BUCKET = "dev-us-west-2-orders-data-v1"
+# The alarms and windows the app ships with its defaults (tests/app/test_monitoring_wiring.py
+# holds the names to the primary stack's alarms).
 PAUSE_ALARMS = {
-    "dynamodb-pause": ["dev-us-east-1-dynamodb-replication-latency-v1"],
-    "s3-pause": ["dev-us-east-1-s3-replication-latency-v1", "dev-us-east-1-s3-operations-failed-v1"],
+    "dynamodb-pause": ["dev-us-east-1-orders-v1-dynamodb-replication-to-us-west-2"],
+    "s3-pause": [
+        "dev-us-east-1-orders-v1-s3-replication-latency",
+        "dev-us-east-1-orders-v1-s3-replication-pending",
+    ],
 }
-ALARM_WINDOWS = {"dynamodb-pause": 1080, "s3-pause": 1380}
-RESUME_WINDOWS = {"dynamodb-pause": 780, "s3-pause": 1380}
+_PLAN = GameDayPlan.of(AppConfig.from_context(default_context()))
+ALARM_WINDOWS = _PLAN.alarm_window
+RESUME_WINDOWS = _PLAN.resume_window
+SETTLE_SECONDS = _PLAN.settle_seconds
 STEADY_ALARMS = ["dev-us-east-1-serving-us-east-1-v1", "dev-us-east-1-orders-errors-v1"]
 EVIDENCE_BUCKET = f"dev-{OBSERVER}-drevidence-{ACCOUNT}-v1"
 REPORT_TOPIC_ARN = f"arn:aws:sns:{OBSERVER}:{ACCOUNT}:dev-us-west-2-game-day-reports-v1"
@@ -118,6 +128,7 @@ PAUSE_ENV = {
     "PAUSE_ALARMS": json.dumps(PAUSE_ALARMS),
     "ALARM_WINDOW_SECONDS": json.dumps(ALARM_WINDOWS),
     "RESUME_WINDOW_SECONDS": json.dumps(RESUME_WINDOWS),
+    "SETTLE_SECONDS": str(SETTLE_SECONDS),
 }
 REPORT_ENV = {
     **_COMMON,

@@ -160,9 +160,7 @@ def test_fault_phase_starts_the_clock_at_the_last_ok_health_poll_not_at_experime
     assert result["phases"] == {"unhealthy": 21.0, "dns": 31.0, "order": 36.0}
 
 
-def test_fault_already_on_at_the_first_poll_starts_the_clock_at_the_experiments_start(
-    game_day, world, clock
-):
+def test_fault_already_on_at_the_first_poll_starts_the_clock_at_the_experiments_start(game_day, world, clock):
     # Given a fault that began before the watch's first poll (the experiment started 30 s earlier)
     world.failover(fault=0, unhealthy=20, dns=10, order=5)
 

@@ -26,8 +26,10 @@ from tests.handlers.game_day_fakes import (
     PAUSE_ENV,
     REPLICA_BUCKET,
     RESUME_WINDOWS,
+    SETTLE_SECONDS,
     SOURCE_BUCKET,
     TABLE_NAME,
+    Answers,
     FakeClock,
     GameDay,
     aws_client,
@@ -77,9 +79,15 @@ def clock(game_day: GameDay, monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     return clock
 
 
-def tick(game_day: GameDay, experiment: str, phase: str, pause: dict[str, Any] | None) -> dict[str, Any]:
+def tick(
+    game_day: GameDay,
+    experiment: str,
+    phase: str,
+    pause: dict[str, Any] | None,
+    run: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     event = {"experiment": experiment, "game_day_id": GAME_DAY_ID, "phase": phase, "pause": pause}
-    return game_day.step("pause_tick", event)
+    return game_day.step("pause_tick", event | ({"run": run} if run else {}))
 
 
 def item_key(n: int) -> dict[str, Any]:
@@ -140,6 +148,7 @@ def test_first_paused_tick_writes_canary_0_and_waits(game_day, aws, clock, exper
         "at_risk": None,
         "done": False,
         "outcome": "",
+        "recovered": None,
     }
     assert len(canaries_in_primary(aws, experiment)) == 1
 
@@ -169,12 +178,31 @@ def test_alarm_within_window_ends_the_pause_with_the_writes_at_risk(game_day, aw
     # When the next paused tick runs
     state = tick(game_day, experiment, "paused", state)
 
-    # Then the phase is done, the alarm timed, and canaries 1 and 2 are at risk, the oldest 30 s old
+    # Then the phase is done, the alarm timed, and canary 1 is at risk, 30 s old when it fired; no
+    # canary is written once the alarm has fired
     assert state["done"] is True
     assert (state["alarm_at"], state["alarm_name"], state["alarm_seconds"]) == (START + 60, alarm, 60.0)
     assert state["outcome"] == f"alarm {alarm} fired after 60 s"
-    assert state["at_risk"] == {"writes": 2, "oldest_seconds": 30.0}
-    assert [canary["arrived_at"] for canary in state["canaries"]] == [START + 30, None, None]
+    assert state["at_risk"] == {"writes": 1, "oldest_seconds": 30.0}
+    assert [canary["arrived_at"] for canary in state["canaries"]] == [START + 30, None]
+    assert len(canaries_in_primary(aws, experiment)) == 2
+
+
+def test_writes_at_risk_are_counted_when_the_alarm_fired_not_when_the_tick_saw_it(game_day, aws, clock):
+    # Given canaries written at 0, 30 and 60 s, none replicated, and the alarm in ALARM since 45 s,
+    # seen by the tick at 90 s
+    experiment, alarm = "dynamodb-pause", PAUSE_ALARMS["dynamodb-pause"][0]
+    state = paused_ticks(game_day, clock, experiment, 3)
+    set_alarm(aws.cloudwatch, alarm, "ALARM")
+    with_transition(game_day, datetime.fromtimestamp(START + 45, UTC))
+    clock.advance(TICK)
+
+    # When that tick runs
+    state = tick(game_day, experiment, "paused", state)
+
+    # Then the writes at risk are those made by 45 s (canaries 0 and 1), the oldest 45 s old then
+    assert state["alarm_at"] == START + 45
+    assert state["at_risk"] == {"writes": 2, "oldest_seconds": 45.0}
 
 
 @pytest.mark.parametrize("experiment", PAUSES)
@@ -187,11 +215,54 @@ def test_no_alarm_within_window_ends_the_pause_saying_so(game_day, aws, clock, e
     # When the next paused tick runs
     state = tick(game_day, experiment, "paused", state)
 
-    # Then the phase is done without an alarm, and both canaries are at risk
+    # Then the phase is done without an alarm, and the canary is at risk
     assert state["done"] is True
     assert state["alarm_at"] is None
     assert state["outcome"] == f"no alarm within {window} s"
-    assert state["at_risk"] == {"writes": 2, "oldest_seconds": window + 1.0}
+    assert state["at_risk"] == {"writes": 1, "oldest_seconds": window + 1.0}
+
+
+def fis_answering(game_day: GameDay, status: str, reason: str) -> Answers:
+    fis = Answers(game_day.module.client("fis", PRIMARY))
+    state = {"status": status, "reason": reason}
+    fis.on("GetExperiment", lambda **_: {"experiment": {"id": RUN["id"], "state": state}})
+    return fis
+
+
+RUN = {"id": "EXP7Hk2b9dQm4Lp", "status": "running"}
+
+
+@pytest.mark.parametrize("experiment", PAUSES)
+def test_experiment_ended_before_an_alarm_ends_the_pause_saying_so(game_day, aws, clock, experiment):
+    # Given a paused phase under way, then the experiment stopped by its stop condition
+    fis = fis_answering(game_day, "running", "Experiment is running")
+    state = tick(game_day, experiment, "paused", None, RUN)
+    stopped = {"status": "stopped", "reason": "Experiment stopped by stop condition"}
+    fis.on("GetExperiment", lambda **_: {"experiment": {"id": RUN["id"], "state": stopped}})
+    clock.advance(TICK)
+
+    # When the next paused tick runs
+    state = tick(game_day, experiment, "paused", state, RUN)
+
+    # Then the phase ends at once, cut short, without waiting out its window or writing more
+    assert state["done"] is True
+    assert state["alarm_at"] is None
+    assert state["outcome"] == (
+        "the experiment ended before an alarm fired (stopped: Experiment stopped by stop condition)"
+    )
+    assert len(state["canaries"]) == 1
+
+
+def test_running_experiment_keeps_the_pause_going(game_day, aws, clock):
+    # Given FIS reports the experiment running
+    fis = fis_answering(game_day, "running", "Experiment is running")
+
+    # When a paused tick runs
+    state = tick(game_day, "s3-pause", "paused", None, RUN)
+
+    # Then it asked FIS about this experiment, and wrote its canary
+    assert fis.calls[-1][1] == {"id": RUN["id"]}
+    assert (state["done"], len(state["canaries"])) == (False, 1)
 
 
 def test_alarm_is_timed_by_its_transition_when_cloudwatch_gives_one(game_day, aws, clock):
@@ -257,11 +328,13 @@ def test_s3_forbidden_replica_is_raised_not_mistaken_for_lag(game_day, aws, cloc
         raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
 
     monkeypatch.setattr(game_day.module.client("s3", DR), "head_object", forbidden)
+    state = tick(game_day, "s3-pause", "paused", None)
+    clock.advance(TICK)
 
-    # When a paused tick runs
+    # When the next paused tick looks for canary 0
     # Then the error is raised for Step Functions to retry and catch
     with pytest.raises(ClientError, match="403"):
-        tick(game_day, "s3-pause", "paused", None)
+        tick(game_day, "s3-pause", "paused", state)
 
 
 # The resumed phase
@@ -270,7 +343,7 @@ def test_s3_forbidden_replica_is_raised_not_mistaken_for_lag(game_day, aws, cloc
 def paused_with_alarm(
     game_day: GameDay, aws: SimpleNamespace, clock: FakeClock, experiment: str
 ) -> dict[str, Any]:
-    """Three paused ticks, none replicated, and the first alarm in ALARM at the third."""
+    """Two paused ticks, none replicated, and the first alarm in ALARM at the third."""
     state = paused_ticks(game_day, clock, experiment, 2)
     clock.advance(TICK)
     set_alarm(aws.cloudwatch, PAUSE_ALARMS[experiment][0], "ALARM")
@@ -280,31 +353,59 @@ def paused_with_alarm(
 
 
 @pytest.mark.parametrize("experiment", PAUSES)
-def test_resume_recovers_when_every_canary_arrived_and_no_alarm_is_in_alarm(game_day, aws, clock, experiment):
-    # Given a pause that ended in ALARM with three canaries at risk, and the experiment stopped
+def test_resume_recovers_once_every_canary_arrived_and_every_alarm_held_ok(game_day, aws, clock, experiment):
+    # Given a pause that ended in ALARM with two canaries at risk, and the experiment stopped
     paused = paused_with_alarm(game_day, aws, clock, experiment)
     clock.advance(TICK)
     state = tick(game_day, experiment, "resumed", paused)
     assert state["done"] is False
     # And then the backlog replicates and the alarm returns to OK
-    for n in range(3):
+    for n in range(2):
         replicate(aws, experiment, n)
     set_alarm(aws.cloudwatch, PAUSE_ALARMS[experiment][0], "OK")
     clock.advance(TICK)
+    state = tick(game_day, experiment, "resumed", state)
+    # And the alarm holds OK for less than the settle time: not yet recovered
+    assert (state["done"], state["ok_at"]) == (False, START + 120)
+    clock.advance(SETTLE_SECONDS)
 
-    # When the next resumed tick runs
+    # When the resumed tick after the settle time runs
     state = tick(game_day, experiment, "resumed", state)
 
     # Then the game day recovered, what the paused phase measured is kept, and the canaries are gone
     assert state["phase"] == "resumed"
     assert state["phase_started_at"] == START + 90
-    assert state["done"] is True
-    assert state["outcome"] == "recovered: 3 canaries arrived, no alarm in ALARM after 30 s"
+    assert (state["done"], state["recovered"]) == (True, True)
+    assert state["outcome"] == "recovered: 2 canaries arrived, every alarm OK since 30 s"
     assert state["ok_at"] == START + 120
     assert (state["alarm_at"], state["alarm_seconds"]) == (paused["alarm_at"], 60.0)
-    assert state["at_risk"] == {"writes": 3, "oldest_seconds": 60.0}
+    assert state["at_risk"] == {"writes": 2, "oldest_seconds": 60.0}
     assert all(canary["arrived_at"] == START + 120 for canary in state["canaries"])
     assert canaries_in_primary(aws, experiment) == []
+
+
+def test_resume_starts_over_when_an_alarm_fires_again_as_the_backlog_lands(game_day, aws, clock):
+    # Given a resumed pause whose alarm went OK, then back into ALARM as the backlog's lag landed
+    experiment, alarm = "s3-pause", PAUSE_ALARMS["s3-pause"][0]
+    paused = paused_with_alarm(game_day, aws, clock, experiment)
+    set_alarm(aws.cloudwatch, alarm, "OK")
+    clock.advance(TICK)
+    state = tick(game_day, experiment, "resumed", paused)
+    assert state["ok_at"] == START + 90
+    for n in range(2):
+        replicate(aws, experiment, n)
+    set_alarm(aws.cloudwatch, alarm, "ALARM")
+    clock.advance(TICK)
+    state = tick(game_day, experiment, "resumed", state)
+    assert (state["done"], state["ok_at"]) == (False, None)
+
+    # When its window passes with the alarm still in ALARM
+    clock.advance(RESUME_WINDOWS[experiment])
+    state = tick(game_day, experiment, "resumed", state)
+
+    # Then it did not recover, naming the alarm: every canary arriving is not enough
+    assert (state["done"], state["recovered"]) == (True, False)
+    assert state["outcome"] == f"not recovered within {RESUME_WINDOWS[experiment]} s: {alarm} ALARM"
 
 
 @pytest.mark.parametrize("experiment", PAUSES)
@@ -322,12 +423,9 @@ def test_resume_not_recovered_within_its_window_names_what_is_missing(game_day, 
     # Then it is done, saying what did not recover, and the canaries are removed all the same
     alarm = PAUSE_ALARMS[experiment][0]
     window = RESUME_WINDOWS[experiment]
-    assert state["done"] is True
+    assert (state["done"], state["recovered"]) == (True, False)
     assert state["ok_at"] is None
-    assert (
-        state["outcome"]
-        == f"not recovered within {window} s: 2 of 3 canaries not arrived; {alarm} still in ALARM"
-    )
+    assert state["outcome"] == f"not recovered within {window} s: 1 of 2 canaries not arrived; {alarm} ALARM"
     assert canaries_in_primary(aws, experiment) == []
 
 
@@ -335,7 +433,7 @@ def test_resume_clean_up_failure_is_named_not_raised(game_day, aws, clock, monke
     # Given a recovered pause whose primary refuses the canaries' deletes
     experiment = "dynamodb-pause"
     paused = paused_with_alarm(game_day, aws, clock, experiment)
-    for n in range(3):
+    for n in range(2):
         replicate(aws, experiment, n)
     set_alarm(aws.cloudwatch, PAUSE_ALARMS[experiment][0], "OK")
 
@@ -344,15 +442,17 @@ def test_resume_clean_up_failure_is_named_not_raised(game_day, aws, clock, monke
 
     monkeypatch.setattr(game_day.module.client("dynamodb", PRIMARY), "delete_item", denied)
     clock.advance(TICK)
-
-    # When the resumed tick runs
     state = tick(game_day, experiment, "resumed", paused)
+    clock.advance(SETTLE_SECONDS)
+
+    # When the resumed tick after the settle time runs
+    state = tick(game_day, experiment, "resumed", state)
 
     # Then the recovery stands and the outcome names the failed clean-up by count and code
-    assert state["done"] is True
+    assert (state["done"], state["recovered"]) == (True, True)
     assert state["outcome"] == (
-        "recovered: 3 canaries arrived, no alarm in ALARM after 0 s; "
-        "cleanup failed for 3 of 3 canaries (AccessDeniedException)"
+        "recovered: 2 canaries arrived, every alarm OK since 0 s; "
+        "cleanup failed for 2 of 2 canaries (AccessDeniedException)"
     )
 
 
@@ -366,17 +466,19 @@ def test_tick_after_the_phase_ended_changes_nothing(game_day, aws, clock):
 
     # Then it writes no canary and answers the same state
     assert again == paused
-    assert len(canaries_in_primary(aws, "s3-pause")) == 3
+    assert len(canaries_in_primary(aws, "s3-pause")) == 2
 
 
 def test_pause_state_is_small_json(game_day, aws, clock):
     # Given no alarm ever fires
-    # When a paused phase ticks through its whole 18-minute window, a canary every 30 s
-    state = paused_ticks(game_day, clock, "dynamodb-pause", 38)
+    # When a paused phase ticks through the S3 pause's whole window (83 minutes), a canary every 30 s
+    ticks = int(ALARM_WINDOWS["s3-pause"] // TICK) + 2
+    state = paused_ticks(game_day, clock, "s3-pause", ticks)
 
     # Then its state is JSON, far inside Step Functions' 256 KB payload limit
     assert state["done"] is True
-    assert len(json.dumps(state)) < 8 * 1024
+    assert len(state["canaries"]) == ticks - 1
+    assert len(json.dumps(state)) < 32 * 1024
 
 
 def test_resume_without_a_paused_phase_has_nothing_to_wait_for(game_day, aws, clock):

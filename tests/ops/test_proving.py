@@ -245,6 +245,22 @@ def test_game_day_runs_every_experiment_in_order_by_default(world):
     assert world.printed.count("PASSED in") == 3
 
 
+def test_game_day_after_a_failed_experiment_runs_no_further_fault(world):
+    # Given a primary-path game day that failed (an operator's emergency stop, say)
+    report = {"game_day_id": "run-0", "experiment": "primary-path", "status": "FAILED", "reasons": ["x"]}
+    world.execution(
+        GAME_DAY_ARN,
+        {"experiment": "primary-path"},
+        [[exited(30, "Report", {"report": report})]],
+        ["FAILED"],
+    )
+    # When ./dev gameday runs all three
+    code = world.run("gameday")
+    # Then it stops there: no pause is started (the stubs hold no other execution), and it exits 1
+    assert code == 1
+    assert "the remaining experiments are not run" in world.printed
+
+
 def test_game_day_stop_sets_the_stop_alarm_that_every_experiment_stops_on(world):
     # Given the primary's CloudWatch
     world.aws.stub("cloudwatch", "us-east-1").add_response(
