@@ -9,7 +9,9 @@ The failover is measured in four phases, each polled until it is seen or its tim
   unhealthy  the primary's own Route 53 check is unhealthy (route53_view's 18 % rule);
   dns        every authoritative server answers the API name with the DR region's name;
   order      an order placed through the API name, with the normal resolver and a bearer token,
-             is answered 200 or 201 by the DR region (its X-Orders-Region header).
+             is answered 200 or 201 by the DR region (its X-Orders-Region header). The unhealthy
+             and dns phases ask that resolver for the API name on every poll, as busy clients do,
+             so an answer it caches for up to the records' TTL delays this phase as it would them.
 Each phase's time is seconds after fault_at. A poll that sees its phase is timed when it answered,
 and fault_at is a time the route was still ok (or the fault not yet started), so a measured time is
 never shorter than the outage was. A phase whose time runs out is a result (failed_phase), not an
@@ -58,6 +60,8 @@ class Watch:
     sleep: Sleep
     # Seconds the invocation has left.
     remaining: Callable[[], float]
+    # Asks the normal resolver for a name, as a client connecting to it would; the answer is unused.
+    resolve: Callable[[str], None]
 
 
 # Preflight
@@ -171,8 +175,8 @@ def measure_failover(
         notes.append("the first poll already failed and the experiment's start is unknown: the RTO is short")
     result["fault_at"] = fault_at
     observers: dict[str, Observe] = {
-        "unhealthy": lambda: _primary_unhealthy(watch),
-        "dns": lambda: _dns_answers(watch, config.dr_region),
+        "unhealthy": _as_clients_resolve(watch, lambda: _primary_unhealthy(watch)),
+        "dns": _as_clients_resolve(watch, lambda: _dns_answers(watch, config.dr_region)),
         "order": lambda: _order_answered(watch, tokens, order_for(game_day_id)),
     }
     for phase, observe in observers.items():
@@ -201,6 +205,14 @@ def order_for(game_day_id: str) -> dict[str, Any]:
         "currency": "USD",
         "items": [{"sku": "dr-game-day", "quantity": 1, "unit_price": "0.01"}],
     }
+
+
+def _as_clients_resolve(watch: Watch, observe: Observe) -> Observe:
+    def observed() -> tuple[bool, str]:
+        watch.resolve(watch.config.api_name)
+        return observe()
+
+    return observed
 
 
 def _primary_unhealthy(watch: Watch) -> tuple[bool, str]:

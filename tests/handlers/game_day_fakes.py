@@ -340,6 +340,8 @@ class FailoverWorld:
         self.placed: set[str] = set()
         self.order_override: OrderAnswer | None = None
         self.route53: Answers | None = None
+        # What the watch asked the normal resolver, and when.
+        self.resolved: list[tuple[str, float]] = []
 
     def install(self) -> None:
         """Put the world behind the handler: its DNS, HTTP and clock, and its own Route 53 client
@@ -419,7 +421,11 @@ class FailoverWorld:
             "query_cname": self.query_cname,
             "clock": self.clock,
             "sleep": self.clock.sleep,
+            "resolve": self.resolve,
         }
+
+    def resolve(self, name: str) -> None:
+        self.resolved.append((name, self.clock.now))
 
     @property
     def _answer(self) -> Any:

@@ -144,6 +144,23 @@ def test_failover_over_budget_is_measured_and_not_within_budget(game_day, world,
     assert result["failed_phase"] is None
 
 
+def test_unhealthy_and_dns_phases_keep_asking_the_resolver_for_the_api_name_as_clients_do(
+    game_day, world, clock
+):
+    # Given a failover whose unhealthy and dns phases last from 10 s to 45 s
+    world.failover(fault=10, unhealthy=20, dns=15, order=5)
+
+    # When the failover is measured
+    measure(world)
+
+    # Then the API name was asked for on every poll of those phases, so a cached answer lasts as
+    # long for the order phase as for a busy client
+    times = [at for name, at in world.resolved if name == API_NAME]
+    assert len(times) == len(world.resolved)
+    # (at 30 s the unhealthy phase's last poll and the dns phase's first)
+    assert times == [START + second for second in [*range(10, 31), *range(30, 46)]]
+
+
 def test_fault_phase_starts_the_clock_at_the_last_ok_health_poll_not_at_experiment_start(
     game_day, world, clock
 ):
