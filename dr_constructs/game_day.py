@@ -37,6 +37,7 @@ TICK_SECONDS = 30
 # The functions' own bounds (see lambda/game_day/settings.py for the defaults they match).
 _START_TIMEOUT, _STOP_TIMEOUT = 120, 300
 _WATCH_FUNCTION_TIMEOUT = cdk.Duration.minutes(15)
+_PAUSE_FUNCTION_TIMEOUT = cdk.Duration.minutes(5)
 
 
 def game_day_metric(
@@ -172,6 +173,9 @@ class GameDay(Construct):
         secret_arn = (
             f"arn:{self._partition}:secretsmanager:{here}:{self._account}:secret:{client_secret_name}-??????"
         )
+        # By its name: the machine's own ARN attribute would make it depend on itself.
+        self._machine_name = naming.name(Kind.STATE_MACHINE, "dr-game-day", region=here)
+        machine_arn = f"arn:{self._partition}:states:{here}:{self._account}:stateMachine:{self._machine_name}"
         self.watch_function = self._function(
             "watch",
             {
@@ -190,6 +194,7 @@ class GameDay(Construct):
                 "RESTORE_TIMEOUT_SECONDS": str(RESTORE_SECONDS),
                 "CLIENT_SECRET_ID": client_secret_name,
                 "STEADY_ALARMS": json.dumps(list(targets.steady_alarms)),
+                "STATE_MACHINE_ARN": machine_arn,
             },
             _WATCH_FUNCTION_TIMEOUT,
             [
@@ -204,6 +209,7 @@ class GameDay(Construct):
                 iam.PolicyStatement(
                     actions=["cloudwatch:DescribeAlarms"], resources=alarm_arns(targets.steady_alarms)
                 ),
+                iam.PolicyStatement(actions=["states:ListExecutions"], resources=[machine_arn]),
             ],
         )
         table = f"arn:{self._partition}:dynamodb:{{}}:{self._account}:table/{orders_table}"
@@ -232,7 +238,9 @@ class GameDay(Construct):
                 "RESUME_WINDOW_SECONDS": json.dumps(plan.resume_window),
                 "SETTLE_SECONDS": str(plan.settle_seconds),
             },
-            cdk.Duration.seconds(60),
+            # A tick looks for every canary not yet arrived, one call each: the S3 pause's window
+            # holds about 170, and the last resumed tick deletes them all.
+            _PAUSE_FUNCTION_TIMEOUT,
             [
                 iam.PolicyStatement(
                     actions=["dynamodb:PutItem", "dynamodb:DeleteItem"], resources=[table.format(p)]
@@ -388,7 +396,7 @@ class GameDay(Construct):
                 self.pause_function,
                 "pause_tick",
                 "$.pause",
-                cdk.Duration.seconds(90),
+                _PAUSE_FUNCTION_TIMEOUT.plus(cdk.Duration.minutes(1)),
                 retries=2,
                 phase=phase,
             )
@@ -449,7 +457,7 @@ class GameDay(Construct):
         machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=self._naming.name(Kind.STATE_MACHINE, "dr-game-day", region=self._here),
+            state_machine_name=self._machine_name,
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             timeout=timeout,
             tracing_enabled=True,

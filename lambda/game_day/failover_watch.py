@@ -67,7 +67,14 @@ class Watch:
 # Preflight
 
 
-def preflight(watch: Watch, cloudwatch: BaseClient, secrets: BaseClient, experiment: str) -> dict[str, Any]:
+def preflight(
+    watch: Watch,
+    cloudwatch: BaseClient,
+    secrets: BaseClient,
+    stepfunctions: BaseClient,
+    experiment: str,
+    game_day_id: str,
+) -> dict[str, Any]:
     """Is the world steady enough to break: {"steady", "checks": {name: "ok" | why not}}."""
     config = watch.config
     regions = (config.primary_region, config.dr_region)
@@ -82,6 +89,7 @@ def preflight(watch: Watch, cloudwatch: BaseClient, secrets: BaseClient, experim
         else f"not every server answers {config.primary_region} ({dns.note})"
     )
     checks["alarms"] = _steady_alarms(cloudwatch, config.steady_alarms)
+    checks["alone"] = _alone(stepfunctions, config.state_machine_arn, game_day_id)
     if experiment == PRIMARY_PATH:
         checks["client"] = _client(watch, secrets)
     return {"steady": all(check == OK for check in checks.values()), "checks": checks}
@@ -108,6 +116,18 @@ def _steady_alarms(cloudwatch: BaseClient, names: list[str]) -> str:
     firing = [name for name in names if name in states and states[name].firing]
     problems = [*(f"{name} in ALARM" for name in firing), *(f"{name} not found" for name in missing)]
     return "; ".join(problems) or OK
+
+
+def _alone(stepfunctions: BaseClient, state_machine_arn: str, game_day_id: str) -> str:
+    """Two game days at once would measure each other's faults."""
+    paginator = stepfunctions.get_paginator("list_executions")
+    others = [
+        execution["name"]
+        for page in paginator.paginate(stateMachineArn=state_machine_arn, statusFilter="RUNNING")
+        for execution in page.get("executions", [])
+        if execution["name"] != game_day_id
+    ]
+    return f"another game day is running: {', '.join(sorted(others))}" if others else OK
 
 
 def _client(watch: Watch, secrets: BaseClient) -> str:

@@ -139,7 +139,9 @@ def _preflight(data: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         _watch(config, context),
         client("cloudwatch", config.primary_region),
         client("secretsmanager", config.observer_region),
+        client("stepfunctions", config.observer_region),
         event.experiment,
+        event.game_day_id,
     )
     logger.info("Preflight", extra={"experiment": event.experiment, **result})
     return result

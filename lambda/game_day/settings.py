@@ -119,6 +119,10 @@ class WatchConfig(_Regions):
     resolvers: tuple[Text, ...] = Field(("1.1.1.1", "8.8.8.8"), alias="RESOLVERS", min_length=1)
     client_secret_id: Text = Field(alias="CLIENT_SECRET_ID")
     steady_alarms: Json[list[Text]] = Field(alias="STEADY_ALARMS")
+    # The game day's own state machine: no other execution of it may run while one breaks things.
+    state_machine_arn: str = Field(
+        alias="STATE_MACHINE_ARN", pattern=r"^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:[\w-]+$"
+    )
 
     @field_validator("regional_names", "health_urls", "health_check_ids", mode="before")
     @classmethod

@@ -239,6 +239,19 @@ def test_the_watch_step_reads_only_the_two_checks_the_client_secret_and_the_stea
     )
 
 
+def test_the_watch_step_lists_only_its_own_state_machines_executions(observer):
+    # Two game days at once would measure each other's faults: the preflight looks for another
+    (_, machine) = at_path(observer, f"{PATH}/StateMachine/Resource")
+    arn = f"arn:aws:states:us-west-2:123456789012:stateMachine:{machine['Properties']['StateMachineName']}"
+    assert _actions(observer, "Watch")["states:ListExecutions"] == [arn]
+    assert _function(observer, "Watch")["Environment"]["Variables"]["STATE_MACHINE_ARN"] == arn
+
+
+def test_a_pause_tick_has_time_for_every_canary_of_the_longest_window(observer):
+    # About 170 canaries in the S3 pause's window, one call each, and the last tick deletes them all
+    assert _function(observer, "Pause")["Timeout"] == 300
+
+
 def test_the_pause_step_writes_canaries_only_under_gameday_of_the_primary_bucket(observer, names):
     actions = _actions(observer, "Pause")
     assert (

@@ -90,6 +90,8 @@ ALARM_WINDOWS = _PLAN.alarm_window
 RESUME_WINDOWS = _PLAN.resume_window
 SETTLE_SECONDS = _PLAN.settle_seconds
 STEADY_ALARMS = ["dev-us-east-1-serving-us-east-1-v1", "dev-us-east-1-orders-errors-v1"]
+GAME_DAY_MACHINE = "dev-us-west-2-dr-game-day-v1"
+STATE_MACHINE_ARN = f"arn:aws:states:{OBSERVER}:{ACCOUNT}:stateMachine:{GAME_DAY_MACHINE}"
 EVIDENCE_BUCKET = f"dev-{OBSERVER}-drevidence-{ACCOUNT}-v1"
 REPORT_TOPIC_ARN = f"arn:aws:sns:{OBSERVER}:{ACCOUNT}:dev-us-west-2-game-day-reports-v1"
 
@@ -117,6 +119,7 @@ WATCH_ENV = {
     "RTO_BUDGET_SECONDS": str(RTO_BUDGET),
     "CLIENT_SECRET_ID": CLIENT_SECRET_ID,
     "STEADY_ALARMS": json.dumps(STEADY_ALARMS),
+    "STATE_MACHINE_ARN": STATE_MACHINE_ARN,
 }
 PAUSE_ENV = {
     **_COMMON,

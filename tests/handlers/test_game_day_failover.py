@@ -34,6 +34,7 @@ from tests.handlers.game_day_fakes import (
     NAME_SERVERS,
     OBSERVER,
     RTO_BUDGET,
+    STATE_MACHINE_ARN,
     STEADY_ALARMS,
     TEMPLATES,
     TOKEN_URL,
@@ -72,7 +73,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
         put_client_secret(secrets)
         for name in STEADY_ALARMS:
             create_alarm(cloudwatch, name)
-        yield SimpleNamespace(secrets=secrets, cloudwatch=cloudwatch)
+        sfn = aws_client("stepfunctions", OBSERVER)
+        sfn.create_state_machine(
+            name=STATE_MACHINE_ARN.rsplit(":", 1)[1],
+            definition=json.dumps({"StartAt": "Begin", "States": {"Begin": {"Type": "Pass", "End": True}}}),
+            roleArn="arn:aws:iam::123456789012:role/dev-us-west-2-game-day-v1",
+        )
+        yield SimpleNamespace(secrets=secrets, cloudwatch=cloudwatch, sfn=sfn)
 
 
 @pytest.fixture
@@ -401,9 +408,19 @@ def test_preflight_of_a_steady_world_checks_everything_the_primary_path_needs(ga
             "route53 us-west-2": "ok",
             "dns": "ok",
             "alarms": "ok",
+            "alone": "ok",
             "client": "ok",
         },
     }
+
+
+def test_preflight_does_not_count_its_own_execution_as_another_game_day(game_day, world, aws, clock):
+    # Given this game day's own execution running (the state machine runs the preflight)
+    aws.sfn.start_execution(stateMachineArn=STATE_MACHINE_ARN, name=GAME_DAY_ID)
+
+    # When the preflight runs
+    # Then the game day is alone
+    assert preflight(world)["checks"]["alone"] == "ok"
 
 
 def test_preflight_of_a_pause_does_not_need_the_client(game_day, world, clock):
@@ -439,6 +456,11 @@ def test_preflight_of_a_pause_does_not_need_the_client(game_day, world, clock):
             f"{STEADY_ALARMS[1]} in ALARM",
         ),
         (
+            lambda w, a: a.sfn.start_execution(stateMachineArn=STATE_MACHINE_ARN, name="gameday-other"),
+            "alone",
+            "another game day is running: gameday-other",
+        ),
+        (
             lambda w, a: setattr(w, "token_status", 401),
             "client",
             "no token (token endpoint answered HTTP 401 (invalid_client))",
@@ -451,7 +473,15 @@ def test_preflight_of_a_pause_does_not_need_the_client(game_day, world, clock):
             "the client secret is not the expected JSON: client_id, client_secret, token_url",
         ),
     ],
-    ids=["dr-health", "route53-minority", "dns-split", "alarm", "token-refused", "secret-malformed"],
+    ids=[
+        "dr-health",
+        "route53-minority",
+        "dns-split",
+        "alarm",
+        "another-game-day",
+        "token-refused",
+        "secret-malformed",
+    ],
 )
 def test_preflight_of_an_unsteady_world_names_the_check_and_raises_nothing(
     game_day, world, aws, clock, unsteady, check, reason
