@@ -41,8 +41,10 @@ Sleep = Callable[[float], None]
 Observe = Callable[[], tuple[bool, str]]
 
 HEALTH_SEARCH_STRING = '"status":"ok"'
-# A phase stops, as if timed out, once the invocation has less than this left: time to answer.
-MIN_REMAINING_SECONDS = 10.0
+# A phase stops, as if timed out, once the invocation has less than this left: time for one more
+# poll at its slowest (a health GET, GetHealthCheckStatus with its retries, four name servers) and
+# to answer.
+MIN_REMAINING_SECONDS = 45.0
 ORDERS_REGION_HEADER = "X-Orders-Region"
 OK = "ok"
 FAILBACK_HINT = "run ./dev failback if traffic must move now"

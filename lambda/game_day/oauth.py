@@ -63,7 +63,8 @@ class HttpRequest:
 @dataclass(frozen=True)
 class HttpAnswer:
     status: int
-    body: str = ""
+    # Never in a repr: a token endpoint's answer holds the token.
+    body: str = field(default="", repr=False)
     # Names in lower case.
     headers: Mapping[str, str] = field(default_factory=dict)
 

@@ -332,7 +332,7 @@ def test_token_is_asked_again_after_the_api_refuses_it(game_day, world, clock, m
     assert len(world.token_requests()) == 2
 
 
-def test_phase_stops_when_the_invocation_has_less_than_10_s_left(game_day, world, clock):
+def test_phase_stops_when_the_invocation_has_less_than_45_s_left(game_day, world, clock):
     # Given an invocation of 100 s, and DNS that never moves to DR
     world.at(10, healthy={PRIMARY: False})
     world.at(20, checkers={PRIMARY: 0})
@@ -340,11 +340,11 @@ def test_phase_stops_when_the_invocation_has_less_than_10_s_left(game_day, world
     # When the failover is measured
     result = measure(world, invocation=100)
 
-    # Then the DNS phase ends as a timeout at the first poll with less than 10 s left, polled with
-    # exactly 10 s left, and stopped with 9 s left to answer
+    # Then the DNS phase ends as a timeout at the first poll with less than 45 s left (time for
+    # one more poll at its slowest): polled with exactly 45 s left, and stopped with 44 s left
     assert result["failed_phase"] == "dns"
-    assert "dns: not seen before the invocation had 10 s left" in result["detail"]
-    assert clock.now - START == 91
+    assert "dns: not seen before the invocation had 45 s left" in result["detail"]
+    assert clock.now - START == 56
 
 
 def test_dns_phase_waits_for_every_authoritative_server(game_day, world, clock):
