@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import Validations
@@ -323,7 +324,7 @@ class GameDay(Construct):
         result_path: str,
         timeout: cdk.Duration,
         retries: int = 0,
-        **extra: str,
+        **extra: Any,
     ) -> tasks.LambdaInvoke:
         # Every step gets the whole state and picks what it needs: a JSONPath to a key an earlier,
         # failed step never wrote would be a States.Runtime error, which no Catch catches.
@@ -361,7 +362,9 @@ class GameDay(Construct):
             self.experiment_function,
             "start_experiment",
             "$.run",
-            cdk.Duration.seconds(_START_TIMEOUT + 60),
+            # The function's own timeout: a task given up on while its attempt runs on could see
+            # that attempt stop the experiment a retry has just reported running.
+            cdk.Duration.seconds(_STOP_TIMEOUT + 60),
             retries=2,
         )
         measure = self._task(
@@ -371,6 +374,7 @@ class GameDay(Construct):
             "$.failover",
             _WATCH_FUNCTION_TIMEOUT.plus(cdk.Duration.minutes(1)),
         )
+        # A retry cannot tell an experiment that ended by itself from one its earlier attempt stopped.
         stop = self._task(
             "StopExperiment",
             self.experiment_function,
@@ -378,6 +382,7 @@ class GameDay(Construct):
             "$.stop",
             cdk.Duration.seconds(_STOP_TIMEOUT + 60),
             retries=2,
+            attempt=sfn.JsonPath.number_at("$$.State.RetryCount"),
         )
         restore = self._task(
             "Restore",

@@ -45,18 +45,21 @@ EXPERIMENT_MARGIN_SECONDS = 300
 FAULT_START_SECONDS = 180
 PHASE_SECONDS = 180
 RESTORE_SECONDS = 600
-# Preflight, start, stop and report, with their retries, around the measured phases.
-STEPS_SECONDS = 3600
+# Preflight, start, stop and report around the measured phases, and each phase's last tick, all at
+# their task timeouts with every retry: about 75 minutes at worst.
+STEPS_SECONDS = 90 * 60
 # "The duration, from one minute to 12 hours."
 FIS_ACTION_SECONDS = (60, 12 * 3600)
 
 
 @dataclass(frozen=True)
 class GameDayPlan:
-    """Durations in seconds. ``alarm_window``: from the pause's start until one of its lag alarms
-    must be in ALARM. ``resume_window``: from the experiment's stop until every alarm is out of
-    ALARM and every canary arrived. ``settle_seconds``: how long every alarm must stay OK after the
-    last canary arrived. ``action_seconds``: each FIS action's own duration.
+    """Durations in seconds.
+
+    ``alarm_window``: from the pause's start until one of its lag alarms must be in ALARM.
+    ``resume_window``: from the experiment's stop until every canary arrived and every alarm
+    cleared, then held OK for ``settle_seconds`` after the last arrival.
+    ``action_seconds``: each FIS action's own duration.
     ``execution_seconds``: the longest a whole game-day execution may run."""
 
     rto_budget_seconds: int
@@ -83,12 +86,13 @@ class GameDayPlan:
             + ALARM_EVALUATION_SECONDS
             + METRIC_DELIVERY_SECONDS
         )
-        # After the stop the backlog replicates, then every alarm must hold OK through its evaluation
-        # and metric delay, so the backlog's own lag has had its chance to fire it again.
+        # After the stop the backlog replicates; the alarm then needs its evaluation and metric delay
+        # to see the lag gone and clear, and must hold OK as long again, so the backlog's own lag has
+        # had its chance to fire it anew.
         settle = ALARM_EVALUATION_SECONDS + METRIC_DELIVERY_SECONDS
         resume = {
-            DYNAMODB_PAUSE: DYNAMODB_CATCH_UP_SECONDS + settle,
-            S3_PAUSE: S3_CATCH_UP_SECONDS + settle,
+            DYNAMODB_PAUSE: DYNAMODB_CATCH_UP_SECONDS + 2 * settle,
+            S3_PAUSE: S3_CATCH_UP_SECONDS + 2 * settle,
         }
         alarm = {DYNAMODB_PAUSE: dynamodb_alarm, S3_PAUSE: s3_alarm}
         primary_path = FAULT_START_SECONDS + 3 * PHASE_SECONDS

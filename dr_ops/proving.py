@@ -112,8 +112,9 @@ def gameday(invocation: Invocation, tools: Tools) -> int:
         return PASSED
     chosen = options.experiment or ["all"]
     experiments = list(EXPERIMENTS) if "all" in chosen else list(dict.fromkeys(chosen))
-    # By default as long as the state machine itself may run an experiment.
-    timeout = _timeout(options.timeout, GameDayPlan.of(config).execution_seconds)
+    # By default a little longer than the state machine itself may run an experiment, so its own
+    # timeout, not this command's, ends the longest.
+    timeout = _timeout(options.timeout, GameDayPlan.of(config).execution_seconds + 300)
     region = config.observer_region
     arn = _state_machine_arn(config, aws.partition(region), "dr-game-day")
     codes = []

@@ -90,16 +90,15 @@ def _until_running(
     sleep: Sleep,
 ) -> dict[str, Any]:
     experiment_id = current["id"]
-    started = current.get("startTime")
-    started_at = started.timestamp() if isinstance(started, datetime) else asked_at
     deadline = clock() + config.start_timeout_seconds
     while True:
         status, reason = _state(current)
         if status == RUNNING:
+            started = current.get("startTime")
             return {
                 "id": experiment_id,
                 "template_id": template_id,
-                "started_at": started_at,
+                "started_at": started.timestamp() if isinstance(started, datetime) else asked_at,
                 "status": RUNNING,
             }
         if status in TERMINAL:
@@ -116,15 +115,23 @@ def _until_running(
 
 
 def stop(
-    fis: BaseClient, config: ExperimentConfig, experiment_id: str, *, clock: Clock, sleep: Sleep
+    fis: BaseClient,
+    config: ExperimentConfig,
+    experiment_id: str,
+    *,
+    attempt: int,
+    clock: Clock,
+    sleep: Sleep,
 ) -> dict[str, Any]:
     """Stop the experiment unless it has ended, and wait until it has:
     {"id", "status", "reason", "stopped_at", "already_ended"}. already_ended: it had ended before
-    this step looked (a stop condition, an operator, or its own duration ended it)."""
+    this step first looked (a stop condition, an operator, or its own duration ended it); None on a
+    retried step, whose earlier attempt may have stopped it."""
     deadline = clock() + config.stop_timeout_seconds
     current = fis.get_experiment(id=experiment_id)["experiment"]
-    already_ended = _state(current)[0] in TERMINAL
-    if not already_ended:
+    ended = _state(current)[0] in TERMINAL
+    already_ended = ended if attempt == 0 else None
+    if not ended:
         try:
             current = fis.stop_experiment(id=experiment_id)["experiment"]
         except ClientError as error:

@@ -124,7 +124,9 @@ def _stop_experiment(data: dict[str, Any], context: LambdaContext) -> dict[str, 
         logger.info("Experiment not started: nothing to stop")
         return {"status": "not-started"}
     fis = client("fis", config.fis_region)
-    stopped = experiments.stop(fis, config, event.run.id, clock=IO.clock, sleep=IO.sleep)
+    stopped = experiments.stop(
+        fis, config, event.run.id, attempt=event.attempt, clock=IO.clock, sleep=IO.sleep
+    )
     logger.info("Experiment ended", extra=stopped)
     return stopped
 

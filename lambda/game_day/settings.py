@@ -235,6 +235,8 @@ class Run(_Frozen):
 
 class StopEvent(_Frozen):
     run: Run | None = None
+    # Step Functions' retry count of this step ($$.State.RetryCount): 0 on its first attempt.
+    attempt: int = Field(0, ge=0)
 
 
 class MeasureEvent(_Frozen):

@@ -126,6 +126,18 @@ def test_no_step_retries_a_measurement(definition):
         assert len(definition["States"][name]["Retry"]) == 1, name
 
 
+def test_the_stop_step_knows_whether_it_is_a_retry(definition):
+    # A retry cannot tell an experiment that ended by itself from one its first attempt stopped
+    parameters = definition["States"]["StopExperiment"]["Parameters"]
+    assert parameters["attempt.$"] == "$$.State.RetryCount"
+
+
+def test_start_waits_as_long_as_its_function_may_run(definition, observer):
+    # A task given up on while its attempt runs on could stop the experiment a retry reported running
+    timeout = _function(observer, "Experiment")["Timeout"]
+    assert definition["States"]["StartExperiment"]["TimeoutSeconds"] == timeout
+
+
 def test_start_is_retried_so_an_experiment_fis_took_is_never_lost(definition):
     # Given a start cut off after FIS took the experiment (its ID never reached the state)
     # Then the step is retried; its client token gets the same experiment back, for the stop to find
@@ -151,7 +163,7 @@ def test_the_state_machine_is_named_bounded_traced_and_logged_without_data(obser
     assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False
     definition = json.loads(re.sub(r"<[^>]+>", "x", render(properties["DefinitionString"])))
     # Bounded by the slowest experiment (the S3 pause's windows) and the steps around it
-    assert definition["TimeoutSeconds"] == GameDayPlan.of(config).execution_seconds == 9960
+    assert definition["TimeoutSeconds"] == GameDayPlan.of(config).execution_seconds == 12240
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -247,9 +259,13 @@ def test_the_watch_step_lists_only_its_own_state_machines_executions(observer):
     assert _function(observer, "Watch")["Environment"]["Variables"]["STATE_MACHINE_ARN"] == arn
 
 
-def test_a_pause_tick_has_time_for_every_canary_of_the_longest_window(observer):
+def test_a_pause_tick_has_time_for_every_canary_of_the_longest_window(observer, definition):
     # About 170 canaries in the S3 pause's window, one call each, and the last tick deletes them all
-    assert _function(observer, "Pause")["Timeout"] == 300
+    timeout = _function(observer, "Pause")["Timeout"]
+    assert timeout == 300
+    # And Step Functions waits for the tick as long as it may run
+    for name in ("PauseTick", "ResumeTick"):
+        assert definition["States"][name]["TimeoutSeconds"] >= timeout, name
 
 
 def test_the_pause_step_writes_canaries_only_under_gameday_of_the_primary_bucket(observer, names):

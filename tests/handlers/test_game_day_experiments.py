@@ -79,8 +79,9 @@ def start(game_day: GameDay, experiment: str = "primary-path") -> dict[str, Any]
     return game_day.step("start_experiment", {"experiment": experiment, "game_day_id": GAME_DAY_ID})
 
 
-def stop(game_day: GameDay, run: dict[str, Any] | None) -> dict[str, Any]:
-    return game_day.step("stop_experiment", {} if run is None else {"run": run})
+def stop(game_day: GameDay, run: dict[str, Any] | None, attempt: int | None = None) -> dict[str, Any]:
+    event = ({} if run is None else {"run": run}) | ({} if attempt is None else {"attempt": attempt})
+    return game_day.step("stop_experiment", event)
 
 
 def experiment(status: str, reason: str = "", template_id: str = TEMPLATES["primary-path"]) -> dict[str, Any]:
@@ -285,6 +286,20 @@ def test_stop_of_an_already_completed_experiment_is_fine(game_day, fis, clock):
     assert (stopped["status"], stopped["reason"]) == ("completed", "Experiment completed")
     assert stopped["already_ended"] is True
     assert requests == ["GetExperiment"]
+
+
+def test_retried_stop_of_an_ended_experiment_cannot_say_it_ended_by_itself(game_day, fis, clock):
+    # Given an experiment a first stop attempt stopped before that attempt failed
+    run = start(game_day)
+    fis.stop_experiment(id=run["id"])
+    fis.get_experiment(id=run["id"])
+
+    # When Step Functions retries the stop step
+    stopped = stop(game_day, run, attempt=1)
+
+    # Then it answers how the experiment ended, but not that it ended before the game day stopped it
+    assert stopped["status"] == "stopped"
+    assert stopped["already_ended"] is None
 
 
 @pytest.mark.parametrize("code", ["ResourceNotFoundException", "ConflictException"])
