@@ -8,8 +8,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.lifecycle import RETAINED
-from dr_constructs.secure_bucket import AccessLogBucket
+from dr_constructs.secure_bucket import AccessLogBucket, kms_bucket
 
 # Each kind of report under its own prefix: reports/<kind>/<yyyy>/<mm>/<dd>/<execution>.json
 REPORTS_PREFIX = "reports/"
@@ -48,29 +47,19 @@ class EvidenceBucket(Construct):
             raise ValueError("EvidenceBucket needs its access logs in a bucket of their own")
         self._key = key
         access_logs = AccessLogBucket(self, "AccessLogs", bucket_name=access_log_bucket_name)
-        self.bucket = s3.Bucket(
+        self.bucket = kms_bucket(
             self,
             "Bucket",
             bucket_name=bucket_name,
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            object_lock_enabled=True,
-            object_lock_default_retention=retention,
-            server_access_logs_bucket=access_logs.bucket,
-            server_access_logs_prefix=f"{bucket_name}/",
+            key=key,
+            access_logs=access_logs.bucket,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart-uploads",
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
                 )
             ],
-            removal_policy=RETAINED,
+            object_lock_retention=retention,
         )
 
     def grant_put_reports(self, role: iam.IRole, kind: str) -> None:

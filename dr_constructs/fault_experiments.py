@@ -17,7 +17,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.lifecycle import RETAINED
+from dr_constructs.secure_bucket import kms_bucket
 from dr_constructs.service_function import METRICS_NAMESPACE, ServiceFunction
 from dr_core.game_day import DYNAMODB_PAUSE, EXPERIMENTS, PRIMARY_PATH, S3_PAUSE, iso_duration
 
@@ -99,20 +99,12 @@ class FaultExperiments(Construct):
         stack = cdk.Stack.of(self)
         self._account, self._partition, self._region = stack.account, stack.partition, stack.region
         self._key = key
-        self.config_bucket = s3.Bucket(
+        self.config_bucket = kms_bucket(
             self,
             "ConfigBucket",
             bucket_name=config_bucket_name,
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix=f"{config_bucket_name}/",
+            key=key,
+            access_logs=access_logs,
             # FIS deletes a configuration when its experiment ends; anything left is stale.
             lifecycle_rules=[
                 s3.LifecycleRule(
@@ -122,7 +114,6 @@ class FaultExperiments(Construct):
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
                 )
             ],
-            removal_policy=RETAINED,
         )
         self.log_group = logs.LogGroup(
             self,

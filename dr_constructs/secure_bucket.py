@@ -77,6 +77,43 @@ class AccessLogBucket(Construct):
         )
 
 
+def kms_bucket(
+    scope: Construct,
+    id: str,
+    *,
+    bucket_name: str,
+    key: kms.IKey,
+    access_logs: s3.IBucket,
+    lifecycle_rules: list[s3.LifecycleRule],
+    replication: ReplicationToRegion | None = None,
+    object_lock_retention: s3.ObjectLockRetention | None = None,
+) -> s3.Bucket:
+    """The baseline of every bucket this app keeps data in: versioned, encrypted with ``key``
+    (with an S3 Bucket Key), TLS 1.2 only, private, owner-enforced, access-logged under its own
+    name, retained; replicated and Object-Locked when asked."""
+    return s3.Bucket(
+        scope,
+        id,
+        bucket_name=bucket_name,
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=f"{bucket_name}/",
+        lifecycle_rules=lifecycle_rules,
+        replication_role=replication.role if replication else None,
+        replication_rules=[replication.rule] if replication else None,
+        object_lock_enabled=True if object_lock_retention else None,
+        object_lock_default_retention=object_lock_retention,
+        removal_policy=RETAINED,
+    )
+
+
 class SecureBucket(Construct):
     """A data bucket: versioned, CMK-encrypted, TLS-only, private, access-logged, retained.
 
@@ -95,24 +132,14 @@ class SecureBucket(Construct):
         replication: ReplicationToRegion | None = None,
     ) -> None:
         super().__init__(scope, id)
-        self.bucket = s3.Bucket(
+        self.bucket = kms_bucket(
             self,
             "Bucket",
             bucket_name=bucket_name,
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix=f"{bucket_name}/",
+            key=key,
+            access_logs=access_logs,
             lifecycle_rules=lifecycle_rules(),
-            replication_role=replication.role if replication else None,
-            replication_rules=[replication.rule] if replication else None,
-            removal_policy=RETAINED,
+            replication=replication,
         )
         if replication:
             # S3 starts replicating as soon as the rule exists: the role's policy must be there first.
