@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from dr_constructs.lifecycle import RETAINED
+from dr_core.shared_names import RegionNames
 
 # Administration only: whoever holds these can manage the key but cannot use it
 # to read data, so account admins are never locked out of their own key.
@@ -170,6 +171,21 @@ def use_by_alias(
         actions=actions,
         resources=[keys_of_region(region, account=account, partition=partition)],
         conditions=conditions,
+    )
+
+
+def use_region_key(
+    scope: Construct, region: RegionNames, actions: list[str], via_service: str
+) -> iam.PolicyStatement:
+    """``use_by_alias`` of a region's app key, from a construct of this account's stacks."""
+    stack = cdk.Stack.of(scope)
+    return use_by_alias(
+        alias=region.key_alias,
+        region=region.region,
+        account=stack.account,
+        partition=stack.partition,
+        actions=actions,
+        via_service=via_service,
     )
 
 

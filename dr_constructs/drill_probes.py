@@ -8,7 +8,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.app_key import use_by_alias
+from dr_constructs.app_key import use_region_key
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction
 from dr_core.naming import Kind, Naming
 from dr_core.shared_names import RegionNames
@@ -56,16 +56,6 @@ class DrillProbes(Construct):
         stack = cdk.Stack.of(self)
         account, partition, here = stack.account, stack.partition, stack.region
 
-        def key(region: RegionNames, actions: list[str], service: str) -> iam.PolicyStatement:
-            return use_by_alias(
-                alias=region.key_alias,
-                region=region.region,
-                account=account,
-                partition=partition,
-                actions=actions,
-                via_service=service,
-            )
-
         def allow(actions: list[str], resources: list[str]) -> iam.PolicyStatement:
             return iam.PolicyStatement(actions=actions, resources=resources)
 
@@ -82,12 +72,13 @@ class DrillProbes(Construct):
                 [
                     allow(["dynamodb:PutItem", "dynamodb:DeleteItem"], [table.format(primary.region)]),
                     allow(["dynamodb:GetItem"], [table.format(dr.region)]),
-                    key(
+                    use_region_key(
+                        self,
                         primary,
                         ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                         "dynamodb",
                     ),
-                    key(dr, ["kms:Decrypt", "kms:DescribeKey"], "dynamodb"),
+                    use_region_key(self, dr, ["kms:Decrypt", "kms:DescribeKey"], "dynamodb"),
                 ],
             ),
             "s3": (
@@ -100,7 +91,7 @@ class DrillProbes(Construct):
                     allow(["s3:GetObject"], [f"arn:{partition}:s3:::{dr.data_bucket}/drill/*"]),
                     # Without it S3 answers 403, not 404, while the replica is still on its way.
                     allow(["s3:ListBucket"], [f"arn:{partition}:s3:::{dr.data_bucket}"]),
-                    key(primary, ["kms:GenerateDataKey", "kms:Decrypt"], "s3"),
+                    use_region_key(self, primary, ["kms:GenerateDataKey", "kms:Decrypt"], "s3"),
                 ],
             ),
             "sns": (
@@ -110,12 +101,12 @@ class DrillProbes(Construct):
                 },
                 [
                     allow(["sns:Publish"], [primary_topic]),
-                    key(primary, ["kms:GenerateDataKey", "kms:Decrypt"], "sns"),
+                    use_region_key(self, primary, ["kms:GenerateDataKey", "kms:Decrypt"], "sns"),
                     allow(
                         ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
                         [f"arn:{partition}:sqs:{dr.region}:{account}:{dr.drill_inbox_queue}"],
                     ),
-                    key(dr, ["kms:Decrypt"], "sqs"),
+                    use_region_key(self, dr, ["kms:Decrypt"], "sqs"),
                 ],
             ),
             "failover": (
@@ -149,8 +140,8 @@ class DrillProbes(Construct):
                 [
                     allow(["ssm:PutParameter"], [canary[primary.region]]),
                     allow(["ssm:GetParameter"], [canary[dr.region]]),
-                    key(primary, ["kms:Encrypt", "kms:GenerateDataKey"], "ssm"),
-                    key(dr, ["kms:Decrypt"], "ssm"),
+                    use_region_key(self, primary, ["kms:Encrypt", "kms:GenerateDataKey"], "ssm"),
+                    use_region_key(self, dr, ["kms:Decrypt"], "ssm"),
                 ],
             ),
         }

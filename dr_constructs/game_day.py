@@ -16,7 +16,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.app_key import use_by_alias
+from dr_constructs.app_key import use_region_key
 from dr_constructs.evidence_bucket import EvidenceBucket
 from dr_constructs.service_function import METRICS_NAMESPACE, FunctionDefaults, ServiceFunction
 from dr_core.game_day import (
@@ -215,16 +215,6 @@ class GameDay(Construct):
         )
         table = f"arn:{self._partition}:dynamodb:{{}}:{self._account}:table/{orders_table}"
 
-        def key(region: RegionNames, actions: list[str], service: str) -> iam.PolicyStatement:
-            return use_by_alias(
-                alias=region.key_alias,
-                region=region.region,
-                account=self._account,
-                partition=self._partition,
-                actions=actions,
-                via_service=service,
-            )
-
         pause_alarm_names = sorted({name for names in targets.pause_alarms.values() for name in names})
         self.pause_function = self._function(
             "pause",
@@ -247,12 +237,13 @@ class GameDay(Construct):
                     actions=["dynamodb:PutItem", "dynamodb:DeleteItem"], resources=[table.format(p)]
                 ),
                 iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.format(dr.region)]),
-                key(
+                use_region_key(
+                    self,
                     primary,
                     ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                     "dynamodb",
                 ),
-                key(dr, ["kms:Decrypt", "kms:DescribeKey"], "dynamodb"),
+                use_region_key(self, dr, ["kms:Decrypt", "kms:DescribeKey"], "dynamodb"),
                 iam.PolicyStatement(
                     actions=["s3:PutObject", "s3:DeleteObject"],
                     resources=[f"arn:{self._partition}:s3:::{primary.data_bucket}/gameday/*"],
@@ -265,8 +256,8 @@ class GameDay(Construct):
                 iam.PolicyStatement(
                     actions=["s3:ListBucket"], resources=[f"arn:{self._partition}:s3:::{dr.data_bucket}"]
                 ),
-                key(primary, ["kms:GenerateDataKey", "kms:Decrypt"], "s3"),
-                key(dr, ["kms:Decrypt"], "s3"),
+                use_region_key(self, primary, ["kms:GenerateDataKey", "kms:Decrypt"], "s3"),
+                use_region_key(self, dr, ["kms:Decrypt"], "s3"),
                 iam.PolicyStatement(
                     actions=["cloudwatch:DescribeAlarms"], resources=alarm_arns(pause_alarm_names)
                 ),
