@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import aws_cdk as cdk
 from aws_cdk import Validations
@@ -14,15 +15,20 @@ from dr_core.errors import ConfigError
 from stacks.platform import Platform, compose
 
 
+def config_of(app: cdk.App) -> AppConfig:
+    """The one place context is read: the validated config every stack is built from."""
+    return AppConfig.from_context({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
+
+
 def build(app: cdk.App) -> Platform:
     """Everything `cdk synth` builds, with the cdk-nag gate; raises ConfigError on bad context."""
-    config = AppConfig.from_context({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
-    platform = compose(app, config)
+    platform = compose(app, config_of(app))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return platform
 
 
-def main() -> int:
+def run(build: Callable[[cdk.App], object]) -> int:
+    """Build an app and synthesize it; bad context is one line on stderr and exit code 2."""
     app = cdk.App()
     try:
         build(app)
@@ -31,6 +37,10 @@ def main() -> int:
         return 2
     app.synth()
     return 0
+
+
+def main() -> int:
+    return run(build)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ class DrDrill(Construct):
         every: how often EventBridge Scheduler runs the drill; an alarm fires when no drill
             has passed for twice as long.
         evidence: where the report step keeps each report, under Object Lock.
+        state_machine_name: the drill's state machine, which ./dev drill starts by this name.
     """
 
     def __init__(
@@ -109,6 +110,7 @@ class DrDrill(Construct):
         rpo_targets: Mapping[str, float],
         every: cdk.Duration,
         evidence: EvidenceBucket,
+        state_machine_name: str,
     ) -> None:
         super().__init__(scope, id)
         # Twice the interval in 1-hour periods; CloudWatch evaluates at most 7 days of them.
@@ -150,7 +152,6 @@ class DrDrill(Construct):
         Validations.of(report.role).acknowledge(
             *nag.cdk_key_grant_wildcards("publish grant on the alert topic")
         )
-        state_machine_name = naming.name(Kind.STATE_MACHINE, "dr-drill", region=here)
         schedule_name = naming.name(Kind.SCHEDULE, "dr-drill", region=here)
         scheduler_role_name = naming.name(Kind.IAM_ROLE, "dr-drill-scheduler", region=here)
         log_key, log_retention = defaults.log_key, defaults.log_retention

@@ -28,7 +28,7 @@ from dr_core.game_day import (
     GameDayPlan,
 )
 from dr_core.naming import Kind, Naming
-from dr_core.shared_names import RegionNames
+from dr_core.shared_names import RegionNames, state_machine_arn
 
 GAME_DAY_SERVICE = "game_day"
 # What the game day's code raises for an event or configuration it cannot run with.
@@ -104,6 +104,7 @@ class GameDay(Construct):
         defaults: what every function of this region shares.
         alert_topic: where each report goes.
         evidence: where each report is kept.
+        state_machine_name: the game day's state machine, which ./dev gameday starts by this name.
     """
 
     def __init__(
@@ -122,6 +123,7 @@ class GameDay(Construct):
         defaults: FunctionDefaults,
         alert_topic: sns.ITopic,
         evidence: EvidenceBucket,
+        state_machine_name: str,
     ) -> None:
         super().__init__(scope, id)
         if set(template_ids) != set(EXPERIMENTS):
@@ -175,8 +177,10 @@ class GameDay(Construct):
             f"arn:{self._partition}:secretsmanager:{here}:{self._account}:secret:{client_secret_name}-??????"
         )
         # By its name: the machine's own ARN attribute would make it depend on itself.
-        self._machine_name = naming.name(Kind.STATE_MACHINE, "dr-game-day", region=here)
-        machine_arn = f"arn:{self._partition}:states:{here}:{self._account}:stateMachine:{self._machine_name}"
+        self._machine_name = state_machine_name
+        machine_arn = state_machine_arn(
+            state_machine_name, region=here, account=self._account, partition=self._partition
+        )
         self.watch_function = self._function(
             "watch",
             {
@@ -252,7 +256,8 @@ class GameDay(Construct):
                     actions=["s3:GetObject"],
                     resources=[f"arn:{self._partition}:s3:::{dr.data_bucket}/gameday/*"],
                 ),
-                # Without it S3 answers 403, not 404, while a canary is still on its way.
+                # Without it S3 answers 403, not 404, while a canary is still on its way
+                # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
                 iam.PolicyStatement(
                     actions=["s3:ListBucket"], resources=[f"arn:{self._partition}:s3:::{dr.data_bucket}"]
                 ),

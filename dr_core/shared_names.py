@@ -66,8 +66,12 @@ class SharedNames:
     routing_alert_topic: str
     # Where the routing stack publishes each region's health check ID: <prefix><region>.
     health_check_id_parameter_prefix: str
-    # The drill, the dashboard and their alarms, in the observer region.
+    # The drill, the game day, the dashboard and their alarms, in the observer region; the state
+    # machines are started by name from ./dev drill, ./dev gameday and the integration test.
+    observer_region: str
     observer_stack: str
+    drill_state_machine: str
+    game_day_state_machine: str
     observer_key_alias: str
     observer_alert_topic: str
     # The drill's and game day's reports, under S3 Object Lock, and that bucket's access logs.
@@ -111,7 +115,10 @@ class SharedNames:
             routing_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-routing", region=routing),
             health_check_id_parameter_prefix=naming.name(Kind.SSM_PATH, "orders-routing", region=routing)
             + "/health-check-id/",
+            observer_region=observer,
             observer_stack=naming.name(Kind.STACK, "orders-observer", region=observer),
+            drill_state_machine=naming.name(Kind.STATE_MACHINE, "dr-drill", region=observer),
+            game_day_state_machine=naming.name(Kind.STATE_MACHINE, "dr-game-day", region=observer),
             observer_key_alias=naming.kms_alias("orders-observer", region=observer),
             observer_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-observer", region=observer),
             evidence_bucket=naming.bucket("drevidence", region=observer),
@@ -139,3 +146,7 @@ class SharedNames:
                 Kind.ALARM, "orders-db-replica-lag", region=config.dr.name
             ),
         )
+
+
+def state_machine_arn(name: str, *, region: str, account: str, partition: str) -> str:
+    return f"arn:{partition}:states:{region}:{account}:stateMachine:{name}"

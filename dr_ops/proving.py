@@ -23,8 +23,7 @@ from rich.text import Text
 
 from dr_core.config import AppConfig
 from dr_core.game_day import EXPERIMENTS, GameDayPlan
-from dr_core.naming import Kind
-from dr_core.shared_names import SharedNames
+from dr_core.shared_names import SharedNames, state_machine_arn
 from dr_ops.context import Invocation, UsageError
 from dr_ops.executions import RUNNING, Outcome, follow
 from dr_ops.tools import Tools
@@ -38,9 +37,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _state_machine_arn(config: AppConfig, partition: str, service: str) -> str:
-    name = config.naming.name(Kind.STATE_MACHINE, service, region=config.observer_region)
-    return f"arn:{partition}:states:{config.observer_region}:{config.account}:stateMachine:{name}"
+def _state_machine_arn(config: AppConfig, partition: str, name: str) -> str:
+    return state_machine_arn(name, region=config.observer_region, account=config.account, partition=partition)
 
 
 def _timeout(value: float | None, default: float) -> float:
@@ -62,7 +60,7 @@ def drill(invocation: Invocation, tools: Tools) -> int:
     console, region = tools.switch.console, config.observer_region
     outcome = follow(
         aws.client("stepfunctions", region),
-        _state_machine_arn(config, aws.partition(region), "dr-drill"),
+        _state_machine_arn(config, aws.partition(region), SharedNames.of(config).drill_state_machine),
         {},
         result_state="Report",
         clock=tools.switch.clock,
@@ -116,7 +114,7 @@ def gameday(invocation: Invocation, tools: Tools) -> int:
     # timeout, not this command's, ends the longest.
     timeout = _timeout(options.timeout, GameDayPlan.of(config).execution_seconds + 300)
     region = config.observer_region
-    arn = _state_machine_arn(config, aws.partition(region), "dr-game-day")
+    arn = _state_machine_arn(config, aws.partition(region), SharedNames.of(config).game_day_state_machine)
     codes = []
     for experiment in experiments:
         console.print(f"game day: {experiment}", markup=False, highlight=False)

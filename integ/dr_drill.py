@@ -15,9 +15,10 @@ import sys
 import aws_cdk as cdk
 from aws_cdk.integ_tests_alpha import ExpectedResult, IntegTest, Match
 
-from dr_core.config import CONTEXT_KEYS, DRILL_STORES, AppConfig
-from dr_core.errors import ConfigError
+from app import config_of, run
+from dr_core.config import DRILL_STORES
 from dr_core.naming import Kind
+from dr_core.shared_names import SharedNames, state_machine_arn
 from stacks.platform import Platform, compose
 
 # The drill takes about three minutes (its probes poll for at most two); the margin covers a cold start.
@@ -28,7 +29,7 @@ POLL_INTERVAL = cdk.Duration.seconds(30)
 def build(app: cdk.App) -> tuple[Platform, IntegTest]:
     """The platform's stacks as app.py composes them (its synth in the test suite is the cdk-nag and
     cfn-lint gate; the assertion stack holds only integ-tests-alpha's provider), and the test."""
-    config = AppConfig.from_context({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
+    config = config_of(app)
     platform = compose(app, config)
     observer = config.observer_region
     naming = config.naming
@@ -48,8 +49,12 @@ def build(app: cdk.App) -> tuple[Platform, IntegTest]:
         assertion_stack=assertions,
         diff_assets=False,
     )
-    state_machine = naming.name(Kind.STATE_MACHINE, "dr-drill", region=observer)
-    arn = f"arn:{cdk.Aws.PARTITION}:states:{observer}:{config.account}:stateMachine:{state_machine}"
+    arn = state_machine_arn(
+        SharedNames.of(config).drill_state_machine,
+        region=observer,
+        account=config.account,
+        partition=cdk.Aws.PARTITION,
+    )
     start = test.assertions.aws_api_call("StepFunctions", "startExecution", {"stateMachineArn": arn})
     finished = test.assertions.aws_api_call(
         "StepFunctions", "describeExecution", {"executionArn": start.get_att_string("executionArn")}
@@ -78,16 +83,5 @@ def build(app: cdk.App) -> tuple[Platform, IntegTest]:
     return platform, test
 
 
-def main() -> int:
-    app = cdk.App()
-    try:
-        build(app)
-    except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
-        return 2
-    app.synth()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(build))

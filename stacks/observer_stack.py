@@ -137,6 +137,7 @@ class ObserverStack(cdk.Stack):
             rpo_targets={store: config.monitoring.rpo_targets[store] for store in DRILL_STORES},
             every=cdk.Duration.hours(config.operations.drill_every_hours),
             evidence=self.evidence,
+            state_machine_name=names.drill_state_machine,
         )
         table_lag_alarm = ReplicationAlarms.table_alarm_name(names.primary.alarm_prefix, config.dr.name)
         bucket_failed, bucket_latency, bucket_pending = ReplicationAlarms.bucket_alarm_names(
@@ -182,6 +183,7 @@ class ObserverStack(cdk.Stack):
             defaults=defaults,
             alert_topic=self.alert_topic.topic,
             evidence=self.evidence,
+            state_machine_name=names.game_day_state_machine,
         )
         partition = self.partition
         alarm_arns = {

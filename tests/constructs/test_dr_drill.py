@@ -53,6 +53,7 @@ def _drill(stack: cdk.Stack, config, names, every: cdk.Duration | None = None) -
             key=key,
             retention=s3.ObjectLockRetention.governance(cdk.Duration.days(365)),
         ),
+        state_machine_name="dev-us-east-1-dr-drill-v1",
     )
 
 

@@ -150,7 +150,9 @@ def test_start_is_idempotent_on_a_retry(game_day, fis, clock):
     second = start(game_day)
 
     # Then the retry found the same experiment, started at the same time, and FIS has only that
-    # one, tagged with the game day
+    # one, tagged with the game day: moto keys StartExperiment on clientToken as FIS documents it,
+    # "to ensure the idempotency of the request"
+    # (https://docs.aws.amazon.com/fis/latest/APIReference/API_StartExperiment.html)
     assert (second["id"], second["started_at"]) == (first["id"], first["started_at"])
     (only,) = fis.list_experiments()["experiments"]
     assert only["id"] == first["id"]

@@ -323,7 +323,10 @@ def test_pause_alarm_that_does_not_exist_is_an_input_error(game_day, aws, clock)
 
 
 def test_s3_forbidden_replica_is_raised_not_mistaken_for_lag(game_day, aws, clock, monkeypatch):
-    # Given a replica bucket that answers 403 (as S3 does for a missing key without s3:ListBucket)
+    # Given a replica bucket that answers 403, as S3 does for a missing key to a caller without
+    # s3:ListBucket ("If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP
+    # status code 403 Forbidden": https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html);
+    # moto answers 404 either way
     def forbidden(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
 
