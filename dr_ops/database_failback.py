@@ -47,9 +47,8 @@ from dr_ops.switch.database import (
     replica_lag,
     wait_until,
 )
-from dr_ops.switch.io import SwitchIo
 from dr_ops.switch.metrics import CloudWatchReader, Unmeasured, window
-from dr_ops.switch.report import Report
+from dr_ops.switch.report import Narrated
 from dr_ops.switch.verdicts import State, Verdict, failed, passed, summary
 from dr_ops.tools import Tools
 
@@ -61,7 +60,7 @@ PRIMARY_STACK = "PrimaryRegion"
 REPLICA_STACK = "DatabaseReplica"
 
 
-class DatabaseFailback:
+class DatabaseFailback(Narrated):
     def __init__(
         self,
         config: AppConfig,
@@ -73,28 +72,16 @@ class DatabaseFailback:
         yes: bool,
         timeout: float,
     ) -> None:
+        self.primary, self.dr = config.primary.name, config.dr.name
+        super().__init__(tools.switch, f"failback --database {self.dr} -> {self.primary}")
         self.config, self.names, self.invocation = config, names, invocation
         self.dry_run, self.yes, self.timeout = dry_run, yes, timeout
-        self.io: SwitchIo = tools.switch
         self.aws: AwsClients = tools.aws(invocation.profile)
-        self.primary, self.dr = config.primary.name, config.dr.name
         self.copy = failback_replica(config)
-        self.report = Report(f"failback --database {self.dr} -> {self.primary}")
-        self.started = self.io.clock.monotonic()
         # What the checks found: the DR instance, the old primary, an instance of the copy's name.
         self.dr_instance: Instance | None = None
         self.old_primary: Instance | None = None
         self.existing: Instance | None = None
-
-    def say(self, text: str) -> None:
-        self.io.console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-    def elapsed(self, since: float) -> float:
-        return self.io.clock.monotonic() - since
-
-    def finish(self, code: int, result: str) -> int:
-        self.report.print(self.io.console, self.elapsed(self.started), result)
-        return code
 
     def run(self) -> int:
         self.say(

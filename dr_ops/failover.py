@@ -49,10 +49,9 @@ from dr_ops.database_failback import DatabaseFailback
 from dr_ops.switch.database import Waited, read_instance, secret_primary_region, wait_until
 from dr_ops.switch.dns_watch import Answer, Watch, tally, watch
 from dr_ops.switch.fence import BestEffort, Fence, Write
-from dr_ops.switch.io import SwitchIo
 from dr_ops.switch.metrics import CloudWatchReader
 from dr_ops.switch.prechecks import Move, Scene, prechecks, regional_names
-from dr_ops.switch.report import Report, Step
+from dr_ops.switch.report import Narrated, Step
 from dr_ops.switch.verdicts import Verdict, decide, summary
 from dr_ops.tools import Tools
 
@@ -252,7 +251,7 @@ def failback(invocation: Invocation, tools: Tools) -> int:
     return _Switch(config, names, move, options, invocation, tools).run()
 
 
-class _Switch:
+class _Switch(Narrated):
     def __init__(
         self,
         config: AppConfig,
@@ -262,8 +261,9 @@ class _Switch:
         invocation: Invocation,
         tools: Tools,
     ) -> None:
+        self.source, self.target = move.source.region, move.target.region
+        super().__init__(tools.switch, f"{move.command} {self.source} -> {self.target}")
         self.config, self.names, self.move, self.options = config, names, move, options
-        self.io: SwitchIo = tools.switch
         self.aws: AwsClients = tools.aws(invocation.profile)
         self.scene = Scene(
             config,
@@ -275,19 +275,6 @@ class _Switch:
             CloudWatchReader(self.aws),
             promote_database=options.promote_database,
         )
-        self.source, self.target = move.source.region, move.target.region
-        self.report = Report(f"{move.command} {self.source} -> {self.target}")
-        self.started = self.io.clock.monotonic()
-
-    def say(self, text: str) -> None:
-        self.io.console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-    def elapsed(self, since: float) -> float:
-        return self.io.clock.monotonic() - since
-
-    def finish(self, code: int, result: str) -> int:
-        self.report.print(self.io.console, self.elapsed(self.started), result)
-        return code
 
     def run(self) -> int:
         command, options = self.move.command, self.options

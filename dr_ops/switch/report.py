@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dr_ops.switch.io import SwitchIo
+
 
 @dataclass(frozen=True)
 class Step:
@@ -42,3 +44,22 @@ class Report:
 
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
+
+
+class Narrated:
+    """A command run that says what it does as it goes, times itself, and ends with its report."""
+
+    def __init__(self, io: SwitchIo, title: str) -> None:
+        self.io = io
+        self.report = Report(title)
+        self.started = io.clock.monotonic()
+
+    def say(self, text: str) -> None:
+        self.io.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def elapsed(self, since: float) -> float:
+        return self.io.clock.monotonic() - since
+
+    def finish(self, code: int, result: str) -> int:
+        self.report.print(self.io.console, self.elapsed(self.started), result)
+        return code
