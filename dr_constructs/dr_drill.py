@@ -281,7 +281,7 @@ class DrDrill(Construct):
         )
         # Not CDK's CloudWatchLogGroup target: it sets this policy through a custom resource whose
         # role needs logs:PutResourcePolicy on "*"; CloudFormation can set it natively.
-        logs.ResourcePolicy(
+        delivery = logs.ResourcePolicy(
             self,
             "ExecutionOutcomeDelivery",
             policy_statements=[
@@ -294,8 +294,10 @@ class DrDrill(Construct):
                     resources=[log_group.log_group_arn],
                 )
             ],
-        ).node.add_dependency(log_group)
-        rule.node.add_dependency(log_group)
+        )
+        # The log group comes first by reference already; the rule must wait for the policy that
+        # lets EventBridge write to it, or the first outcomes are dropped.
+        rule.node.add_dependency(delivery)
         for name, statuses, value in (
             ("Passed", _PASSED_STATUSES, "1"),
             ("Failed", _FAILED_STATUSES, "0"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,18 +36,24 @@ def test_every_cdk_nag_acknowledgement_gives_a_specific_reason(synthesized):
         assert len(reason) >= 60, f"{finding['ruleName']}: reason too thin: {reason!r}"
 
 
+# W3005 (a DependsOn that a Ref or GetAtt already implies) where it is not redundant or not ours:
+# a resource that depends on a whole role construct (CDK's Lambda and Step Functions wiring, the FIS
+# templates) also waits for the role's policy, which its GetAtt of the role does not; and CDK's API
+# mapping depends on the domain it names. Any other W3005 is a DependsOn this app wrote for nothing.
+_ROLE_OR_DOMAIN = re.compile(r":W3005:.* at 'Resources/\w+/Properties/(Role|RoleArn|DomainName)'$")
+
+
 def test_cfn_lint_finds_nothing_in_any_synthesized_template(synthesized):
     templates = sorted(str(p) for p in synthesized.outdir.glob("*.template.json"))
     assert len(templates) == len(synthesized.stacks) == 6
-    # W3005 (a DependsOn that a GetAtt already implies) is emitted by CDK's own
-    # providers and Lambda role wiring, not by anything this app declares.
     result = subprocess.run(
-        [BIN / "cfn-lint", "--format", "parseable", "--ignore-checks", "W3005", "--", *templates],
+        [BIN / "cfn-lint", "--format", "parseable", "--", *templates],
         capture_output=True,
         text=True,
     )
-    assert result.stdout == ""
-    assert result.returncode == 0, result.stderr
+    findings = [line for line in result.stdout.splitlines() if not _ROLE_OR_DOMAIN.search(line)]
+    assert findings == []
+    assert not result.stderr, result.stderr
 
 
 def test_ruff_lint_and_format_are_clean():

@@ -326,6 +326,14 @@ def test_eventbridge_may_write_the_outcome_log_through_a_native_resource_policy(
     template.resource_count_is("Custom::CloudwatchLogResourcePolicy", 0)
 
 
+def test_the_outcome_rule_waits_for_the_policy_that_lets_it_deliver(template):
+    # Given the rule and the log group's resource policy
+    (policy_id, _) = only(template, "AWS::Logs::ResourcePolicy")
+    (_, rule) = at_path(template, "Test/Drill/ExecutionOutcomeRule/Resource")
+    # Then the rule is created only once EventBridge may write, so no first outcome is dropped
+    assert rule["DependsOn"] == [policy_id]
+
+
 def test_metric_filters_turn_a_success_into_1_and_a_failure_timeout_or_abort_into_0(template):
     # Then the group's two filters make one series: 1 per success, 0 per failure, timeout or abort
     (group_id, _) = at_path(template, "Test/Drill/ExecutionOutcomes/Resource")
