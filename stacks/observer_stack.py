@@ -102,7 +102,6 @@ class ObserverStack(cdk.Stack):
                 defaults=defaults,
                 dead_letter_max_age=cdk.Duration.seconds(config.operations.dead_letter_max_age_seconds),
             )
-            key.allow_service_publisher("sns.amazonaws.com")
             subscribe_forwarder(
                 self,
                 "RoutingAlertsToObserver",

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # A missing variable's error would otherwise quote the environment, credentials included.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     target_topic_arn: str = Field(alias="TARGET_TOPIC_ARN", min_length=1)
     # Goes into every forwarded subject: the region the alert comes from.

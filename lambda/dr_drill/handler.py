@@ -44,7 +44,9 @@ from report import build_report, evidence_key
 logging.getLogger("botocore").setLevel(logging.INFO)
 
 logger = Logger()
-tracer = Tracer()
+# AWS SDK calls only: X-Ray's patch of http.client would record every URL fetched, and the DR
+# health URL's path is the health route's token.
+tracer = Tracer(patch_modules=("boto3", "botocore"))
 
 
 @cache

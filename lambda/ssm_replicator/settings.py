@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # A missing variable's error would otherwise quote the environment, credentials included.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     source_region: str = Field(alias="AWS_REGION", min_length=1)
     source_path: str = Field(alias="SOURCE_PATH", min_length=1)
