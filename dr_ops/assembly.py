@@ -45,7 +45,6 @@ class StackArtifact:
 
 @dataclass(frozen=True)
 class CloudAssembly:
-    directory: Path
     stacks: tuple[StackArtifact, ...]
 
     @classmethod
@@ -59,7 +58,7 @@ class CloudAssembly:
             for artifact_id, artifact in manifest.get("artifacts", {}).items()
             if artifact.get("type") == STACK_ARTIFACT
         )
-        return cls(directory=directory, stacks=stacks)
+        return cls(stacks=stacks)
 
     @property
     def regions(self) -> tuple[str, ...]:

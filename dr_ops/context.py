@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from dr_core.config import CONTEXT_KEYS, AppConfig
 
@@ -15,6 +17,20 @@ _CONTEXT_FLAGS = ("-c", "--context")
 
 class UsageError(Exception):
     """A command line the commands cannot act on."""
+
+
+class Parser(argparse.ArgumentParser):
+    """A command's own flags; a bad one is a UsageError (exit 2, one line), not argparse's exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def positive_seconds(flag: str, seconds: float | None) -> float | None:
+    """A duration flag's value, refused unless positive; None when not given."""
+    if seconds is not None and seconds <= 0:
+        raise UsageError(f"{flag} must be a positive number of seconds, not {seconds:g}")
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,6 @@ def follow(
     clock: Clock,
     timeout: float,
     say: Callable[[str], None],
-    name: str | None = None,
 ) -> Outcome:
     """Starts the execution and prints its progress until it ends or ``timeout`` seconds pass;
     a timeout leaves it running (its own timeouts and Catches still end it well)."""
@@ -69,7 +68,6 @@ def follow(
     arn = stepfunctions.start_execution(
         stateMachineArn=state_machine_arn,
         input=json.dumps(execution_input),
-        **({"name": name} if name else {}),
     )["executionArn"]
     say(f"started {arn}")
     seen, result = 0, None

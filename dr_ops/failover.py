@@ -35,16 +35,14 @@ itself, traffic is already on DR, and until it is done the database there takes 
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NoReturn
 
 from dr_core.config import AppConfig
 from dr_core.failover import fence_key
 from dr_core.shared_names import SharedNames
 from dr_ops.aws import AwsClients, AwsError, describe
-from dr_ops.context import Invocation, UsageError
+from dr_ops.context import Invocation, Parser, UsageError, positive_seconds
 from dr_ops.database_failback import DatabaseFailback
 from dr_ops.switch.database import Waited, read_instance, secret_primary_region, wait_until
 from dr_ops.switch.dns_watch import Answer, Watch, tally, watch
@@ -85,11 +83,6 @@ class Options:
     replica_timeout: float = DEFAULT_REPLICA_TIMEOUT_SECONDS
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 _DESCRIPTIONS = {
     "failover": "Move traffic to --to by fencing the other region: one DynamoDB write through --to.",
     "failback": "Move traffic back to the primary: fence DR, lift the primary's fence, DR's once DNS moved. "
@@ -108,7 +101,7 @@ _EPILOGS = {
 
 
 def _options(command: str, args: Sequence[str]) -> Options:
-    parser = _Parser(prog=f"./dev {command}", description=_DESCRIPTIONS[command], epilog=_EPILOGS[command])
+    parser = Parser(prog=f"./dev {command}", description=_DESCRIPTIONS[command], epilog=_EPILOGS[command])
     if command == "failover":
         parser.add_argument("--to", required=True, metavar="REGION", help="the DR or the primary region")
         parser.add_argument(
@@ -163,8 +156,7 @@ def _options(command: str, args: Sequence[str]) -> Options:
         ("--promote-timeout", promote_timeout),
         ("--replica-timeout", replica_timeout),
     ):
-        if seconds is not None and seconds <= 0:
-            raise UsageError(f"{flag} must be a positive number of seconds, not {seconds:g}")
+        positive_seconds(flag, seconds)
     if parsed.yes and not (promote or database):
         raise UsageError(
             "--yes answers the database step's question: only with --promote-database or --database"

@@ -33,13 +33,14 @@ def integ(invocation: Invocation, tools: Tools) -> int:
             + " ".join(f"-c {key}=..." for key in missing)
             + " (a sandbox account, a domain whose zone that account already hosts, your OIDC issuer)"
         )
-    # Validates the whole context first: a bad value fails here, not half-way through a deploy.
-    invocation.config(tools.root)
     context = Invocation(
         context=(*((k, v) for k, v in DEFAULTS.items() if k not in given), *invocation.context),
         cdk_args=invocation.cdk_args,
         profile=invocation.profile,
     )
+    # Validates the whole context that will be deployed first: a bad value fails here, not
+    # half-way through a deploy.
+    context.config(tools.root)
     common = ("--app", APP, *context.context_args)
     deployed = tools.run(cdk("deploy", "--all", "--require-approval", "never", *common, *context.cdk_args))
     destroyed = tools.run(cdk("destroy", "--all", "--force", *common, *context.cdk_args))

@@ -14,9 +14,8 @@ Exit codes: 0 passed; 1 failed (the report's verdict, or an execution that faile
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -24,7 +23,7 @@ from rich.text import Text
 from dr_core.config import AppConfig
 from dr_core.game_day import EXPERIMENTS, GameDayPlan
 from dr_core.shared_names import SharedNames, state_machine_arn
-from dr_ops.context import Invocation, UsageError
+from dr_ops.context import Invocation, Parser, UsageError, positive_seconds
 from dr_ops.executions import RUNNING, Outcome, follow
 from dr_ops.tools import Tools
 
@@ -32,23 +31,17 @@ PASSED, FAILED, STILL_RUNNING = 0, 1, 3
 DRILL_TIMEOUT_SECONDS = 20 * 60.0
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def _state_machine_arn(config: AppConfig, partition: str, name: str) -> str:
     return state_machine_arn(name, region=config.observer_region, account=config.account, partition=partition)
 
 
 def _timeout(value: float | None, default: float) -> float:
-    if value is not None and value <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, not {value:g}")
-    return default if value is None else value
+    given = positive_seconds("--timeout", value)
+    return default if given is None else given
 
 
 def drill(invocation: Invocation, tools: Tools) -> int:
-    parser = _Parser(
+    parser = Parser(
         prog="./dev drill",
         description="Run the DR drill now: every replication path and the DR region's readiness.",
         epilog="Exit codes: 0 passed; 1 failed; 2 usage or config; 3 still running at --timeout.",
@@ -74,7 +67,7 @@ def drill(invocation: Invocation, tools: Tools) -> int:
 
 
 def gameday(invocation: Invocation, tools: Tools) -> int:
-    parser = _Parser(
+    parser = Parser(
         prog="./dev gameday",
         description="Run game-day experiments now, one after another, and measure RTO and RPO under fault.",
         epilog="Exit codes: 0 every experiment passed; 1 one failed; 2 usage or config; 3 still running "

@@ -131,13 +131,13 @@ def wait_until(
     clock: Clock,
     timeout: float,
     on_change: Callable[[str, float], None],
-    since: float | None = None,
+    since: float,
     poll_seconds: float = POLL_SECONDS,
 ) -> Waited:
     """Read ``probe`` every ``poll_seconds`` until it is done or ``timeout`` seconds passed since
-    ``since`` (default: now). A reading that fails is a state like any other: the wait goes on.
+    ``since`` (a monotonic time). A reading that fails is a state like any other: the wait goes on.
     ``on_change`` hears each new state, with the seconds since ``since``."""
-    start = clock.monotonic() if since is None else since
+    start = since
     said = None
     while True:
         try:

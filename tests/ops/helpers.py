@@ -54,8 +54,8 @@ def stack(
     )
 
 
-def assembly(*stacks: StackArtifact, directory: Path = ROOT) -> CloudAssembly:
-    return CloudAssembly(directory=directory, stacks=stacks)
+def assembly(*stacks: StackArtifact) -> CloudAssembly:
+    return CloudAssembly(stacks=stacks)
 
 
 def write_assembly(directory: Path, *stacks: StackArtifact) -> Path:
