@@ -177,6 +177,11 @@ class TrafficConfig:
         """One region's own name, to check it or call it on purpose: <apiSubdomain>-<region>.<domain>."""
         return f"{self.api_subdomain}-{region}.{self.domain}"
 
+    def health_url(self, region: str) -> str:
+        """The region's deep health route on its own name: what Route 53, the drill and the game
+        day call (its path holds the health route's token: never log it)."""
+        return f"https://{self.regional_api_domain(region)}{self.health_path}"
+
 
 @dataclass(frozen=True)
 class AuthConfig:

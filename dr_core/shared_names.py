@@ -6,6 +6,7 @@ string out of another stack and no cross-region reference is needed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dr_core.config import AppConfig
@@ -44,7 +45,7 @@ class RegionNames:
         )
 
     def alarm_arn(self, alarm_name: str, *, account: str, partition: str) -> str:
-        return f"arn:{partition}:cloudwatch:{self.region}:{account}:alarm:{alarm_name}"
+        return alarm_arn(alarm_name, region=self.region, account=account, partition=partition)
 
     def topic_arn(self, *, account: str, partition: str) -> str:
         return f"arn:{partition}:sns:{self.region}:{account}:{self.alert_topic}"
@@ -64,6 +65,8 @@ class SharedNames:
     routing_stack: str
     routing_key_alias: str
     routing_alert_topic: str
+    # Each region's "unhealthy" alarm on its Route 53 check, in the routing stack's region.
+    unhealthy_alarms: Mapping[str, str]
     # Where the routing stack publishes each region's health check ID: <prefix><region>.
     health_check_id_parameter_prefix: str
     # The drill, the game day, the dashboard and their alarms, in the observer region; the state
@@ -113,6 +116,10 @@ class SharedNames:
             # Distinct from the primary's when the primary region is us-east-1.
             routing_key_alias=naming.kms_alias("orders-routing", region=routing),
             routing_alert_topic=naming.name(Kind.SNS_TOPIC, "alerts-routing", region=routing),
+            unhealthy_alarms={
+                region: naming.name(Kind.ALARM, "unhealthy", region=region)
+                for region in (home, config.dr.name)
+            },
             health_check_id_parameter_prefix=naming.name(Kind.SSM_PATH, "orders-routing", region=routing)
             + "/health-check-id/",
             observer_region=observer,
@@ -150,3 +157,7 @@ class SharedNames:
 
 def state_machine_arn(name: str, *, region: str, account: str, partition: str) -> str:
     return f"arn:{partition}:states:{region}:{account}:stateMachine:{name}"
+
+
+def alarm_arn(name: str, *, region: str, account: str, partition: str) -> str:
+    return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}"

@@ -70,7 +70,7 @@ class DrRegionStack(RegionalStack):
         cdk.CfnOutput(
             self,
             "HealthUrl",
-            value=f"https://{config.traffic.regional_api_domain(self.region)}{config.traffic.health_path}",
+            value=config.traffic.health_url(self.region),
         )
         cdk.CfnOutput(self, "ReplicaBucketName", value=self.data.bucket.bucket_name)
         cdk.CfnOutput(self, "OrdersReplicaArn", value=self.orders_table.table_arn)

@@ -21,7 +21,7 @@ from dr_core.config import DRILL_STORES, GLOBAL_REGION, AppConfig, EvidenceLockM
 from dr_core.game_day import DYNAMODB_PAUSE, EXPERIMENTS, PAUSED_STORE, PRIMARY_PATH, S3_PAUSE, GameDayPlan
 from dr_core.naming import Kind
 from dr_core.rto import RtoBudget
-from dr_core.shared_names import SharedNames
+from dr_core.shared_names import SharedNames, alarm_arn
 
 
 def _targets_markdown(config: AppConfig, rto: RtoBudget) -> str:
@@ -128,7 +128,7 @@ class ObserverStack(cdk.Stack):
             primary=names.primary,
             dr=names.dr,
             orders_table=names.orders_table,
-            dr_health_url=f"https://{config.traffic.regional_api_domain(config.dr.name)}{config.traffic.health_path}",
+            dr_health_url=config.traffic.health_url(config.dr.name),
             health_check_ids=health_check_ids,
             defaults=defaults,
             alert_topic=self.alert_topic.topic,
@@ -163,10 +163,7 @@ class ObserverStack(cdk.Stack):
                 api_name=config.traffic.api_domain,
                 zone_name=config.domain,
                 regional_names={r: config.traffic.regional_api_domain(r) for r in regions},
-                health_urls={
-                    r: f"https://{config.traffic.regional_api_domain(r)}{config.traffic.health_path}"
-                    for r in regions
-                },
+                health_urls={r: config.traffic.health_url(r) for r in regions},
                 health_check_ids=health_check_ids,
                 steady_alarms=(
                     names.game_day_stop_alarm,
@@ -195,9 +192,10 @@ class ObserverStack(cdk.Stack):
                 else []
             )
         }
-        for region in (config.primary.name, config.dr.name):
-            unhealthy = naming.name(Kind.ALARM, "unhealthy", region=region)
-            alarm_arns[unhealthy] = f"arn:{partition}:cloudwatch:{routing_region}:{account}:alarm:{unhealthy}"
+        for unhealthy in names.unhealthy_alarms.values():
+            alarm_arns[unhealthy] = alarm_arn(
+                unhealthy, region=routing_region, account=account, partition=partition
+            )
         lag = names.database_replica_lag_alarm
         alarm_arns[lag] = names.dr.alarm_arn(lag, account=account, partition=partition)
         for alarm in self.drill.alarms.values():

@@ -144,7 +144,7 @@ class PrimaryRegionStack(RegionalStack):
         cdk.CfnOutput(
             self,
             "HealthUrl",
-            value=f"https://{config.traffic.regional_api_domain(self.region)}{config.traffic.health_path}",
+            value=config.traffic.health_url(self.region),
         )
         cdk.CfnOutput(self, "DatabaseSecretName", value=self.database.secret.secret_name)
         cdk.CfnOutput(self, "OrdersTableName", value=self.orders.table.table_name)

@@ -73,7 +73,7 @@ class RoutingStack(cdk.Stack):
                     weight=weight,
                     regional_domain=traffic.regional_api_domain(region),
                     health_check_name=naming.name(Kind.HEALTH_CHECK, "health", region=region),
-                    alarm_name=naming.name(Kind.ALARM, "unhealthy", region=region),
+                    alarm_name=names.unhealthy_alarms[region],
                 )
                 for region, weight in (
                     (config.primary.name, traffic.primary_weight),

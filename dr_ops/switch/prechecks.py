@@ -83,10 +83,6 @@ class Scene:
         return self.names.primary.region, self.names.dr.region
 
 
-def health_url(config: AppConfig, region: str) -> str:
-    return f"https://{config.traffic.regional_api_domain(region)}{config.traffic.health_path}"
-
-
 def regional_names(config: AppConfig) -> dict[str, str]:
     """Each region's own API name -> the region: what the shared name's CNAME points at."""
     return {config.traffic.regional_api_domain(r): r for r in (config.primary.name, config.dr.name)}
@@ -114,7 +110,7 @@ def prechecks(scene: Scene) -> list[PreCheck]:
 
 def target_health(scene: Scene) -> Verdict:
     name, target = "target health", scene.move.target.region
-    url, shown = health_url(scene.config, target), shown_url(scene.config, target)
+    url, shown = scene.config.traffic.health_url(target), shown_url(scene.config, target)
     fix = f'{target} must answer 200 with "status":"ok" to take traffic; see its health answer'
     clock = scene.io.clock
     start = clock.monotonic()
