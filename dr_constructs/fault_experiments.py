@@ -350,12 +350,14 @@ class FaultExperiments(Construct):
             )
         )
         wildcards = sorted({r for s in statements for r in s.resources if "*" in r and r != "*"})
+        lists_buckets = any("s3:ListAllMyBuckets" in s.actions for s in statements)
         Validations.of(role).acknowledge(
             nag.wildcard_resource(
                 role,
                 "*",
-                reason="tag:GetResources (FIS resolves targets with it), s3:ListAllMyBuckets and the "
-                "CloudWatch Logs log-delivery actions support no resource-level permissions.",
+                reason="tag:GetResources (FIS resolves targets with it), "
+                + ("s3:ListAllMyBuckets (it lists buckets to find the tagged one), " if lists_buckets else "")
+                + "and the CloudWatch Logs log-delivery actions support no resource-level permissions.",
             ),
             *(
                 nag.wildcard_resource(

@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -332,3 +333,22 @@ def test_template_matches_snapshot(config, snapshot_json):
     stack = bare_stack(config, "us-east-1")
     _experiments(stack)
     assert masked(Template.from_stack(stack).to_json()) == snapshot_json
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_each_roles_wildcard_acknowledgement_names_only_the_actions_it_holds(
+    synthesized, primary, experiment
+):
+    # Given the cdk-nag report of the app, and this experiment's role
+    report = json.loads((synthesized.outdir / "validation-report.json").read_text())
+    (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+    role = f"{PATH}/{EXPERIMENTS[experiment][0]}Role/"
+    (reason,) = {
+        finding["reason"]
+        for finding in nag["suppressedViolations"]
+        if finding["ruleName"] == "AwsSolutions-IAM5[Resource::*]"
+        and any(c["constructPath"].startswith(role) for c in finding["violatingConstructs"])
+    }
+    # Then its reason for "*" cites s3:ListAllMyBuckets only where the role may call it
+    assert ("s3:ListAllMyBuckets" in reason) == ("s3:ListAllMyBuckets" in _actions(primary, experiment))
+    assert ("s3:ListAllMyBuckets" in reason) == (experiment == "s3-pause")
