@@ -47,13 +47,14 @@ def test_cfn_lint_finds_nothing_in_any_synthesized_template(synthesized):
     templates = sorted(str(p) for p in synthesized.outdir.glob("*.template.json"))
     assert len(templates) == len(synthesized.stacks) == 6
     result = subprocess.run(
-        [BIN / "cfn-lint", "--format", "parseable", "--", *templates],
+        [BIN / "cfn-lint", "--format", "parseable", "--non-zero-exit-code", "error", "--", *templates],
         capture_output=True,
         text=True,
     )
     findings = [line for line in result.stdout.splitlines() if not _ROLE_OR_DOMAIN.search(line)]
     assert findings == []
-    assert not result.stderr, result.stderr
+    # Any error (or a failure to lint at all) also fails the run itself.
+    assert result.returncode == 0, result.stderr
 
 
 def test_ruff_lint_and_format_are_clean():

@@ -1,7 +1,14 @@
 """FailoverRouting: one weighted record per region for the shared API name, pointing at that region's
 own name and tied to a calculated check: the region's own health route answers ok AND the other
 region's health route does not name this region fenced (an inverted check); an alarm per calculated
-check; lives in us-east-1, where Route 53 publishes HealthCheckStatus (seed failures 3 and 17)."""
+check; lives in us-east-1, where Route 53 publishes HealthCheckStatus (seed failures 3 and 17).
+
+The tests check the template's shape; what Route 53 does with it is AWS's documented rule, not
+something modelled here: a zero-weight record is used only when every non-zero record is unhealthy,
+and when all are unhealthy all count as healthy
+(https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html);
+calculated and inverted checks
+(https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html)."""
 
 from __future__ import annotations
 

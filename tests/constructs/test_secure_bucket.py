@@ -308,7 +308,9 @@ def test_every_bucket_policy_denies_plain_http_and_old_tls(side):
 
 
 def test_access_log_bucket_uses_s3_managed_keys_because_log_delivery_needs_it(destination):
-    # Then the access-log bucket is SSE-S3: server access logging cannot deliver into SSE-KMS
+    # Then the access-log bucket is SSE-S3: "Default server-side encryption with AWS KMS keys
+    # (SSE-KMS) is not supported for server access logging target buckets"
+    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html)
     destination.template.has_resource_properties(
         "AWS::S3::Bucket",
         {

@@ -2,7 +2,8 @@
 
 The world (game_day_fakes.FailoverWorld) changes on a fake clock as the FIS fault and Route 53
 would change it; the steps run as Step Functions calls them, through the handler's own clients.
-Route 53's 18 % rule is encoded in route53_view and checked here at its boundary.
+Route 53's 18 % rule is encoded in route53_view and checked here at its boundary
+(https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html).
 """
 
 from __future__ import annotations

@@ -45,7 +45,10 @@ CANARY_SECRET_ID = ORDER_ENV["CANARY_SECRET_ID"]
 PARAMETER_PATH = ORDER_ENV["PARAMETER_PATH"]
 SECRET_VALUE = "s3cr3t-value-that-must-never-leak"
 ROUTE53_SEARCH_STRING = '"status":"ok"'
-# Route 53 counts a check as failed unless the answer arrives within 2 s of connecting.
+# Route 53 reads this much of a health answer for the search string.
+ROUTE53_SEARCH_BYTES = 5120
+# Route 53 counts a check as failed unless the answer arrives within 2 s of connecting
+# (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html).
 ROUTE53_ANSWER_SECONDS = 2
 DENIED_MESSAGE = "Access to KMS is not allowed: arn:aws:kms:us-west-2:123456789012:key/0b1c2d3e"
 
@@ -162,8 +165,10 @@ def test_healthy_body_matches_the_route53_search_string(
     # Given the region's dependencies all answer
     # When Route 53 calls the health path
     body = call(handler)["body"]
-    # Then its string matching finds the search string
-    assert ROUTE53_SEARCH_STRING in body
+    # Then its string matching finds the search string where Route 53 looks: it "searches the first
+    # 5,120 bytes of the response body for the string that you specify in SearchString"
+    # (https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html)
+    assert ROUTE53_SEARCH_STRING in body.encode()[:ROUTE53_SEARCH_BYTES].decode()
 
 
 def test_response_is_never_cached(handler: ModuleType, tables: dict[str, Any], canary: None) -> None:
@@ -257,8 +262,11 @@ def test_fenced_regions_are_listed_as_routes_53s_search_tokens(
     # Then the answer stays healthy and holds exactly the tokens the switch's inverted checks search for
     assert response["statusCode"] == 200
     assert fences(response) == [f"fenced:{region}" for region in fenced]
+    # (within the 5,120 bytes Route 53's string match reads, or the inverted check never sees a fence:
+    # https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html)
+    searched = response["body"].encode()[:ROUTE53_SEARCH_BYTES].decode()
     for region in (PRIMARY, DR):
-        assert (fenced_token(region) in response["body"]) is (region in fenced)
+        assert (fenced_token(region) in searched) is (region in fenced)
 
 
 def test_fence_only_in_the_other_regions_replica_is_not_listed(
