@@ -67,6 +67,38 @@ class DeployTimeLookup(Construct):
             )
         )
 
+    @classmethod
+    def ssm_parameter(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        region: str,
+        log_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+    ) -> DeployTimeLookup:
+        """The value another stack published as an SSM parameter, read by its exact name, with
+        leave to read that one parameter only."""
+        stack = Stack.of(scope)
+        return cls(
+            scope,
+            id,
+            service="SSM",
+            action="getParameter",
+            parameters={"Name": name},
+            output_path="Parameter.Value",
+            region=region,
+            log_key=log_key,
+            log_retention=log_retention,
+            permissions=[
+                iam.PolicyStatement(
+                    actions=["ssm:GetParameter"],
+                    resources=[f"arn:{stack.partition}:ssm:{region}:{stack.account}:parameter{name}"],
+                )
+            ],
+        )
+
     def acknowledge_unscoped(self, reason: str) -> None:
         """For read-only calls that support no resource-level permissions."""
         Validations.of(self._resource).acknowledge(nag.wildcard_resource(self, "*", reason=reason))

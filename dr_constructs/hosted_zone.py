@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from aws_cdk import Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
@@ -34,25 +32,13 @@ def hosted_zone(
         return route53.HostedZone.from_hosted_zone_attributes(
             scope, id, hosted_zone_id=zone_id, zone_name=domain
         )
-    stack = Stack.of(scope)
-    lookup = DeployTimeLookup(
+    lookup = DeployTimeLookup.ssm_parameter(
         scope,
         f"{id}Lookup",
-        service="SSM",
-        action="getParameter",
-        parameters={"Name": zone_id_parameter},
-        output_path="Parameter.Value",
+        name=zone_id_parameter,
         region=GLOBAL_REGION,
         log_key=log_key,
         log_retention=log_retention,
-        permissions=[
-            iam.PolicyStatement(
-                actions=["ssm:GetParameter"],
-                resources=[
-                    f"arn:{stack.partition}:ssm:{GLOBAL_REGION}:{stack.account}:parameter{zone_id_parameter}"
-                ],
-            )
-        ],
     )
     return route53.HostedZone.from_hosted_zone_attributes(
         scope, id, hosted_zone_id=lookup.value, zone_name=domain

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -249,21 +248,11 @@ class ObserverStack(cdk.Stack):
 
     def _parameter(self, id: str, parameter: str, region: str, defaults: FunctionDefaults) -> str:
         """A value another stack published as an SSM parameter, read at deploy time by its exact name."""
-        lookup = DeployTimeLookup(
+        return DeployTimeLookup.ssm_parameter(
             self,
             id,
-            service="SSM",
-            action="getParameter",
-            parameters={"Name": parameter},
-            output_path="Parameter.Value",
+            name=parameter,
             region=region,
             log_key=defaults.log_key,
             log_retention=defaults.log_retention,
-            permissions=[
-                iam.PolicyStatement(
-                    actions=["ssm:GetParameter"],
-                    resources=[f"arn:{self.partition}:ssm:{region}:{self.account}:parameter{parameter}"],
-                )
-            ],
-        )
-        return lookup.value
+        ).value
