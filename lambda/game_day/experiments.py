@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from aws_errors import error_code
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from settings import ExperimentConfig
@@ -135,7 +136,7 @@ def stop(
         try:
             current = fis.stop_experiment(id=experiment_id)["experiment"]
         except ClientError as error:
-            if _error_code(error) not in _ALREADY_ENDED:
+            if error_code(error) not in _ALREADY_ENDED:
                 raise
     while True:
         status, reason = _state(current)
@@ -156,6 +157,11 @@ def stop(
         current = fis.get_experiment(id=experiment_id)["experiment"]
 
 
+def current_state(fis: BaseClient, experiment_id: str) -> tuple[str, str]:
+    """The experiment's status and FIS's reason for it, as of now."""
+    return _state(fis.get_experiment(id=experiment_id)["experiment"])
+
+
 def _state(experiment: dict[str, Any]) -> tuple[str, str]:
     state = experiment.get("state") or {}
     return str(state.get("status", "")), str(state.get("reason") or "")
@@ -165,10 +171,5 @@ def _stop_quietly(fis: BaseClient, experiment_id: str) -> str:
     try:
         fis.stop_experiment(id=experiment_id)
     except ClientError as error:
-        return f"its stop failed ({_error_code(error)}): stop it by hand"
+        return f"its stop failed ({error_code(error)}): stop it by hand"
     return "it was stopped"
-
-
-def _error_code(error: ClientError) -> str:
-    code: str = error.response.get("Error", {}).get("Code", "")
-    return code

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alarms import alarm_states
+from aws_errors import error_code
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 from oauth import Fetch, FetchFailed, HttpRequest, TokenSource, TokenUnavailable, get, load_credentials
@@ -356,6 +357,4 @@ def _why(error: Exception) -> str:
 
 
 def _error_code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "")) or type(error).__name__
-    return type(error).__name__
+    return error_code(error) or type(error).__name__

@@ -218,8 +218,7 @@ def _pause_tick(data: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         fis, experiment_id = client("fis", primary), event.run.id
 
         def status() -> tuple[str, str]:
-            found = fis.get_experiment(id=experiment_id)["experiment"].get("state") or {}
-            return str(found.get("status", "")), str(found.get("reason") or "")
+            return experiments.current_state(fis, experiment_id)
 
     state = pause_watch.tick(canaries, client("cloudwatch", primary), config, event, IO.clock, status)
     output = state.model_dump(mode="json")

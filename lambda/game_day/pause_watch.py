@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from alarms import OK_STATE, AlarmState, alarm_states
+from aws_errors import error_code
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from settings import AtRisk, Canary, GameDayInputError, PauseConfig, PauseEvent, PauseState
@@ -89,7 +90,7 @@ class BucketCanaries:
         except ClientError as error:
             # Without s3:ListBucket a missing key is a 403, which is raised: it would otherwise look
             # exactly like replication that never arrives.
-            if _error_code(error) in _S3_MISSING:
+            if error_code(error) in _S3_MISSING:
                 return False
             raise
         return True
@@ -273,14 +274,9 @@ def _remove(canaries: Canaries, written: list[Canary]) -> str:
         try:
             canaries.delete(canary.n)
         except ClientError as error:
-            codes.append(_error_code(error) or type(error).__name__)
+            codes.append(error_code(error) or type(error).__name__)
         except Exception as error:  # best effort: a network error must not hide the measured result
             codes.append(type(error).__name__)
     if not codes:
         return ""
     return f"{len(codes)} of {len(written)} canaries ({', '.join(sorted(set(codes)))})"
-
-
-def _error_code(error: ClientError) -> str:
-    code: str = error.response.get("Error", {}).get("Code", "")
-    return code
