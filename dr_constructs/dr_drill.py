@@ -20,11 +20,12 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.drill_probes import DRILL_SERVICE, PROBE_FUNCTION_TIMEOUT, DrillProbes
+from dr_constructs.drill_probes import PROBE_FUNCTION_TIMEOUT, DrillProbes
 from dr_constructs.evidence_bucket import EvidenceBucket
-from dr_constructs.service_function import METRICS_NAMESPACE, FunctionDefaults, ServiceFunction
+from dr_constructs.service_function import FunctionDefaults, ServiceFunction
 from dr_core.naming import Kind, Naming
 from dr_core.shared_names import RegionNames
+from dr_core.telemetry import DRILL_LAG_METRIC, DRILL_SERVICE, METRICS_NAMESPACE
 
 # The task's timeout leaves the probe function its own timeout and a margin.
 _PROBE_TIMEOUT = PROBE_FUNCTION_TIMEOUT.plus(cdk.Duration.seconds(30))
@@ -349,9 +350,7 @@ class DrDrill(Construct):
                 f"{store.capitalize()}LagOverRpo",
                 alarm_name=f"{prefix}-drill-{store}-lag-over-rpo",
                 alarm_description=f"The DR drill measured {store} replication over its {target:g} s RPO",
-                metric=drill_metric(
-                    "DrillReplicationLagSeconds", dimension="Store", value=store, statistic="Maximum"
-                ),
+                metric=drill_metric(DRILL_LAG_METRIC, dimension="Store", value=store, statistic="Maximum"),
                 threshold=target,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,

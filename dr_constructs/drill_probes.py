@@ -12,9 +12,9 @@ from dr_constructs.app_key import use_region_key
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction
 from dr_core.naming import Kind, Naming
 from dr_core.shared_names import RegionNames
+from dr_core.telemetry import DRILL_SERVICE
 
 # The asset folder of the drill's functions; Powertools adds it as the `service` dimension.
-DRILL_SERVICE = "dr_drill"
 # Each probe polls for its replica for at most this long; the function's timeout leaves it
 # room to clean up and answer.
 POLL_TIMEOUT_SECONDS = 120

@@ -18,8 +18,9 @@ from constructs import Construct
 
 from dr_constructs import nag
 from dr_constructs.secure_bucket import kms_bucket
-from dr_constructs.service_function import METRICS_NAMESPACE, ServiceFunction
+from dr_constructs.service_function import ServiceFunction
 from dr_core.game_day import DYNAMODB_PAUSE, EXPERIMENTS, PRIMARY_PATH, S3_PAUSE, iso_duration
+from dr_core.telemetry import METRICS_NAMESPACE
 
 # The FIS Lambda extension's layer, by architecture; AWS publishes its ARN per region here.
 # https://docs.aws.amazon.com/fis/latest/userguide/actions-lambda-extension-arns.html

@@ -18,7 +18,7 @@ from constructs import Construct
 from dr_constructs import nag
 from dr_constructs.app_key import use_region_key
 from dr_constructs.evidence_bucket import EvidenceBucket
-from dr_constructs.service_function import METRICS_NAMESPACE, FunctionDefaults, ServiceFunction
+from dr_constructs.service_function import FunctionDefaults, ServiceFunction
 from dr_core.game_day import (
     EXPERIMENTS,
     FAULT_START_SECONDS,
@@ -29,6 +29,7 @@ from dr_core.game_day import (
 )
 from dr_core.naming import Kind, Naming
 from dr_core.shared_names import RegionNames, state_machine_arn
+from dr_core.telemetry import METRICS_NAMESPACE
 
 GAME_DAY_SERVICE = "game_day"
 # What the game day's code raises for an event or configuration it cannot run with.

@@ -10,6 +10,7 @@ from constructs import Construct
 from dr_constructs import nag
 from dr_constructs.app_key import alias_arn, keys_of_region, use_by_alias
 from dr_constructs.lifecycle import RETAINED
+from dr_core.telemetry import S3_REPLICATION_RULE_ID
 
 
 def lifecycle_rules() -> list[s3.LifecycleRule]:
@@ -155,7 +156,7 @@ class ReplicationToRegion(Construct):
     between these two buckets and use these two keys, each through S3 only.
     """
 
-    RULE_ID = "replicate-everything"
+    RULE_ID = S3_REPLICATION_RULE_ID
 
     def __init__(
         self,

@@ -15,12 +15,12 @@ from constructs import Construct
 
 from dr_constructs import nag
 from dr_core.config import LOG_RETENTION_DAYS
+from dr_core.telemetry import METRICS_NAMESPACE
 
 LAMBDA_ROOT = Path(__file__).resolve().parents[1] / "lambda"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 # AWS publishes the Powertools layer from this account in every commercial region.
 _POWERTOOLS_PUBLISHER = "017000801446"
-METRICS_NAMESPACE = "OrdersDr"
 
 
 def log_retention(days: int) -> logs.RetentionDays:

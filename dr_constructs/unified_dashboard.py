@@ -12,6 +12,7 @@ from dr_constructs.dr_drill import drill_metric
 from dr_constructs.game_day import game_day_metric
 from dr_constructs.replication_alarms import bucket_replication_metric, table_replication_latency
 from dr_core.config import GLOBAL_REGION
+from dr_core.telemetry import DRILL_LAG_METRIC
 
 _MINUTE = cdk.Duration.minutes(1)
 # Drills run every few hours and game days now and then: their graphs look back far enough to trend.
@@ -121,7 +122,7 @@ class UnifiedDashboard(Construct):
         ]
         drill_lag = [
             drill_metric(
-                "DrillReplicationLagSeconds",
+                DRILL_LAG_METRIC,
                 dimension="Store",
                 value=store,
                 statistic="Maximum",

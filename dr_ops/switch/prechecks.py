@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from dr_core.config import AppConfig
 from dr_core.failover import fenced_token
 from dr_core.shared_names import RegionNames, SharedNames
+from dr_core.telemetry import DRILL_LAG_METRIC, DRILL_SERVICE, METRICS_NAMESPACE, S3_REPLICATION_RULE_ID
 from dr_ops.aws import AwsClients, AwsError, error_code
 from dr_ops.dns_delegation import LookupFailed, NsLookup
 from dr_ops.switch.database import (
@@ -39,10 +40,6 @@ HEALTH_TIMEOUT_SECONDS = 5.0
 DYNAMODB_LAG_MINUTES = 5
 S3_LAG_MINUTES = 15
 CAPACITY_MINUTES = 60
-# secure_bucket.SecureBucket.RULE_ID: the one replication rule of the primary's data bucket.
-S3_REPLICATION_RULE = "replicate-everything"
-DRILL_NAMESPACE = "OrdersDr"
-DRILL_SERVICE = "dr_drill"
 DRILL_PERIOD_SECONDS = 300
 
 
@@ -196,7 +193,7 @@ def s3_lag(scene: Scene) -> Verdict:
         (
             ("SourceBucket", names.primary.data_bucket),
             ("DestinationBucket", names.dr.data_bucket),
-            ("RuleId", S3_REPLICATION_RULE),
+            ("RuleId", S3_REPLICATION_RULE_ID),
         ),
         "Maximum",
     )
@@ -217,8 +214,8 @@ def drill_lag(scene: Scene, store: str) -> Verdict:
     hours = 2 * scene.config.operations.drill_every_hours
     metric = Metric(
         scene.config.observer_region,
-        DRILL_NAMESPACE,
-        "DrillReplicationLagSeconds",
+        METRICS_NAMESPACE,
+        DRILL_LAG_METRIC,
         (("Store", store), ("service", DRILL_SERVICE)),
         "Maximum",
         DRILL_PERIOD_SECONDS,
