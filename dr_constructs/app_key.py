@@ -174,6 +174,16 @@ def use_by_alias(
     )
 
 
+def use_key(key: kms.IKey, actions: list[str], via_service: str) -> iam.PolicyStatement:
+    """Use of ``key`` (of this account's stacks) only through ``via_service`` in the key's region."""
+    region = cdk.Stack.of(key).region
+    return iam.PolicyStatement(
+        actions=actions,
+        resources=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"{via_service}.{region}.amazonaws.com"}},
+    )
+
+
 def use_region_key(
     scope: Construct, region: RegionNames, actions: list[str], via_service: str
 ) -> iam.PolicyStatement:

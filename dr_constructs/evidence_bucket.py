@@ -8,6 +8,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from dr_constructs import nag
+from dr_constructs.app_key import use_key
 from dr_constructs.secure_bucket import AccessLogBucket, kms_bucket
 
 # Each kind of report under its own prefix: reports/<kind>/<yyyy>/<mm>/<dd>/<execution>.json
@@ -69,15 +70,7 @@ class EvidenceBucket(Construct):
             raise ValueError(f"EvidenceBucket report kind {kind!r} must be letters and digits")
         objects = self.bucket.arn_for_objects(f"{REPORTS_PREFIX}{kind}/*")
         role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[objects]))
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:GenerateDataKey"],
-                resources=[self._key.key_arn],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"s3.{cdk.Stack.of(self).region}.amazonaws.com"},
-                },
-            )
-        )
+        role.add_to_principal_policy(use_key(self._key, ["kms:GenerateDataKey"], "s3"))
         Validations.of(role).acknowledge(
             nag.wildcard_resource(
                 role,

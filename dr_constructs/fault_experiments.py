@@ -17,6 +17,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from dr_constructs import nag
+from dr_constructs.app_key import use_key
 from dr_constructs.secure_bucket import kms_bucket
 from dr_constructs.service_function import ServiceFunction
 from dr_core.game_day import DYNAMODB_PAUSE, EXPERIMENTS, PRIMARY_PATH, S3_PAUSE, iso_duration
@@ -313,11 +314,7 @@ class FaultExperiments(Construct):
         )
 
     def _key_through_s3(self, actions: list[str]) -> iam.PolicyStatement:
-        return iam.PolicyStatement(
-            actions=actions,
-            resources=[self._key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"s3.{self._region}.amazonaws.com"}},
-        )
+        return use_key(self._key, actions, "s3")
 
     def _role(self, experiment: str, role_name: str, statements: Sequence[iam.PolicyStatement]) -> iam.Role:
         experiments = f"arn:{self._partition}:fis:{self._region}:{self._account}:experiment/*"

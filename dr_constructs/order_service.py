@@ -5,12 +5,12 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import Validations
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from dr_constructs import nag
+from dr_constructs.app_key import use_key
 from dr_constructs.network import RegionalNetwork
 from dr_constructs.parameter_access import grant_parameter_read
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction, VpcPlacement
@@ -108,13 +108,9 @@ class OrderService(Construct):
         role = self.function.role
         # BatchGetItem reads the fences for the health route; the rest is the order path.
         self.table.grant(role, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem")
+        # A table imported by name knows no key, so its grants carry none.
         role.add_to_principal_policy(
-            iam.PolicyStatement(
-                # A table imported by name knows no key, so its grants carry none.
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
-            )
+            use_key(key, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "dynamodb")
         )
         self.health_canary.grant_read(role)
         grant_parameter_read(role, path=parameter_path, key=key, region=region)

@@ -6,6 +6,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
 from dr_constructs import nag
+from dr_constructs.app_key import use_key
 
 READ_ACTIONS = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
 
@@ -38,10 +39,4 @@ def grant_parameter_read(role: iam.IRole, *, path: str, key: kms.IKey, region: s
             "path of the naming convention, and nothing outside it.",
         )
     )
-    role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["kms:Decrypt"],
-            resources=[key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
-        )
-    )
+    role.add_to_principal_policy(use_key(key, ["kms:Decrypt"], "ssm"))

@@ -12,7 +12,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from dr_constructs import nag
-from dr_constructs.app_key import AppKey, keys_of_region, use_by_alias
+from dr_constructs.app_key import AppKey, keys_of_region, use_by_alias, use_key
 from dr_constructs.dead_letter_queue import DeadLetterQueue
 from dr_constructs.parameter_access import parameter_arns
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction
@@ -100,11 +100,7 @@ class ParameterReplication(Construct):
                     source_path, region=stack.region, account=account, partition=partition
                 ),
             ),
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
-                resources=[source_key.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"ssm.{stack.region}.amazonaws.com"}},
-            ),
+            use_key(source_key.key, ["kms:Decrypt"], "ssm"),
             iam.PolicyStatement(
                 actions=["ssm:GetParametersByPath", "ssm:PutParameter", "ssm:DeleteParameter"],
                 resources=parameter_arns(
