@@ -12,6 +12,7 @@ from constructs import Construct
 
 from dr_core.config import GLOBAL_REGION
 from dr_core.failover import fenced_token
+from dr_core.naming import pascal
 
 # What the order function's health route answers, first in its body, only when its region is healthy.
 HEALTHY_BODY = '"status":"ok"'
@@ -100,7 +101,7 @@ class FailoverRouting(Construct):
 
         for index, endpoint in enumerate(endpoints):
             peer = endpoints[(index + 1) % len(endpoints)]
-            region_id = "".join(part.capitalize() for part in endpoint.region.split("-"))
+            region_id = pascal(endpoint.region)
             own = https_check(f"{region_id}HealthCheck", endpoint.regional_domain, HEALTHY_BODY, False)
             cdk.Tags.of(own).add("Name", endpoint.health_check_name)
             not_fenced = https_check(

@@ -21,6 +21,7 @@ from dr_constructs.app_key import use_key
 from dr_constructs.secure_bucket import kms_bucket
 from dr_constructs.service_function import ServiceFunction
 from dr_core.game_day import DYNAMODB_PAUSE, EXPERIMENTS, PRIMARY_PATH, S3_PAUSE, iso_duration
+from dr_core.naming import pascal
 from dr_core.telemetry import METRICS_NAMESPACE
 
 # The FIS Lambda extension's layer, by architecture; AWS publishes its ARN per region here.
@@ -165,7 +166,7 @@ class FaultExperiments(Construct):
             stops: Sequence[cw.IAlarm],
         ) -> None:
             role = self._role(experiment, role_names[experiment], statements)
-            construct_id = "".join(part.capitalize() for part in experiment.split("-"))
+            construct_id = pascal(experiment)
             self.templates[experiment] = fis.CfnExperimentTemplate(
                 self,
                 construct_id,
@@ -320,7 +321,7 @@ class FaultExperiments(Construct):
         experiments = f"arn:{self._partition}:fis:{self._region}:{self._account}:experiment/*"
         role = iam.Role(
             self,
-            f"{''.join(part.capitalize() for part in experiment.split('-'))}Role",
+            f"{pascal(experiment)}Role",
             role_name=role_name,
             description=f"Lets AWS FIS run the game day's {experiment} experiment, and nothing else",
             assumed_by=iam.ServicePrincipal(

@@ -93,3 +93,8 @@ class Naming:
 
     def kms_alias(self, service: str, *, region: str) -> str:
         return self.name(Kind.KMS_ALIAS, service, region=region)
+
+
+def pascal(text: str) -> str:
+    """A construct ID part from a dashed name: "us-east-1" -> "UsEast1", "s3-pause" -> "S3Pause"."""
+    return "".join(part.capitalize() for part in text.split("-"))

@@ -18,7 +18,7 @@ from dr_constructs.service_function import FunctionDefaults, log_retention
 from dr_constructs.unified_dashboard import DashboardRegion, ObjectReplication, UnifiedDashboard
 from dr_core.config import DRILL_STORES, GLOBAL_REGION, AppConfig, EvidenceLockMode
 from dr_core.game_day import DYNAMODB_PAUSE, EXPERIMENTS, PAUSED_STORE, PRIMARY_PATH, S3_PAUSE, GameDayPlan
-from dr_core.naming import Kind
+from dr_core.naming import Kind, pascal
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames, alarm_arn
 
@@ -151,7 +151,7 @@ class ObserverStack(cdk.Stack):
             orders_table=names.orders_table,
             template_ids={
                 experiment: self._parameter(
-                    f"TemplateId{''.join(part.capitalize() for part in experiment.split('-'))}",
+                    f"TemplateId{pascal(experiment)}",
                     names.game_day_template_parameter_prefix + experiment,
                     config.primary.name,
                     defaults,
@@ -240,7 +240,7 @@ class ObserverStack(cdk.Stack):
     def _health_check_id(self, names: SharedNames, region: str, defaults: FunctionDefaults) -> str:
         """The routing stack's check of ``region``'s health route, read by its parameter's exact name."""
         return self._parameter(
-            f"HealthCheckId{''.join(part.capitalize() for part in region.split('-'))}",
+            f"HealthCheckId{pascal(region)}",
             names.health_check_id_parameter_prefix + region,
             GLOBAL_REGION,
             defaults,

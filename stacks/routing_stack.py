@@ -10,7 +10,7 @@ from dr_constructs.failover_routing import FailoverRouting, RegionalEndpoint
 from dr_constructs.hosted_zone import hosted_zone
 from dr_constructs.service_function import log_retention
 from dr_core.config import AppConfig
-from dr_core.naming import Kind
+from dr_core.naming import Kind, pascal
 from dr_core.rto import RtoBudget
 from dr_core.shared_names import SharedNames
 
@@ -90,7 +90,7 @@ class RoutingStack(cdk.Stack):
         for region, check in self.routing.own_checks.items():
             ssm.StringParameter(
                 self,
-                f"HealthCheckId{''.join(part.capitalize() for part in region.split('-'))}",
+                f"HealthCheckId{pascal(region)}",
                 parameter_name=names.health_check_id_parameter_prefix + region,
                 string_value=check.health_check_id,
                 description=f"ID of the Route 53 check of {region}'s health route",
