@@ -6,6 +6,8 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from dr_core.naming import pascal
+
 _MINUTE = cdk.Duration.minutes(1)
 
 
@@ -57,7 +59,7 @@ class ReplicationAlarms(Construct):
 
     def watch_table(self, table_name: str, *, receiving_region: str, max_latency_ms: float) -> None:
         self._alarm(
-            f"TableReplicationTo{_pascal(receiving_region)}",
+            f"TableReplicationTo{pascal(receiving_region)}",
             self.table_alarm_name(self._prefix, receiving_region),
             f"Global table {table_name} takes over {max_latency_ms:g} ms to reach {receiving_region}",
             table_replication_latency(table_name, receiving_region=receiving_region),
@@ -136,7 +138,3 @@ class ReplicationAlarms(Construct):
         alarm.add_alarm_action(self._notify)
         alarm.add_ok_action(self._notify)
         self.alarms[id] = alarm
-
-
-def _pascal(region: str) -> str:
-    return "".join(part.capitalize() for part in region.split("-"))
