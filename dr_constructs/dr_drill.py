@@ -22,6 +22,7 @@ from constructs import Construct
 from dr_constructs import nag
 from dr_constructs.drill_probes import PROBE_FUNCTION_TIMEOUT, DrillProbes
 from dr_constructs.evidence_bucket import EvidenceBucket
+from dr_constructs.logged_state_machine import logged_state_machine
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction
 from dr_core.naming import Kind, Naming
 from dr_core.shared_names import RegionNames
@@ -193,41 +194,14 @@ class DrDrill(Construct):
             task_timeout=sfn.Timeout.duration(cdk.Duration.minutes(1)),
         )
         report_task.add_retry(errors=["States.ALL"], max_attempts=2, interval=cdk.Duration.seconds(5))
-        self.state_machine = sfn.StateMachine(
+        self.state_machine = logged_state_machine(
             self,
-            "StateMachine",
-            state_machine_name=state_machine_name,
-            definition_body=sfn.DefinitionBody.from_chainable(parallel.next(report_task)),
+            name=state_machine_name,
+            definition=parallel.next(report_task),
             timeout=cdk.Duration.minutes(15),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=logs.LogGroup(
-                    self,
-                    "Logs",
-                    encryption_key=log_key,
-                    retention=log_retention,
-                    removal_policy=cdk.RemovalPolicy.DESTROY,
-                ),
-                level=sfn.LogLevel.ALL,
-                # Probe results hold lags and statuses only; still, inputs and outputs stay out of logs.
-                include_execution_data=False,
-            ),
-        )
-        Validations.of(self.state_machine).acknowledge(
-            nag.wildcard_resource(
-                self,
-                "*",
-                reason="Step Functions log delivery and X-Ray actions support no resource-level permissions.",
-            ),
-            *(
-                nag.wildcard_resource(
-                    self,
-                    f"{fn.function.function_arn}:*",
-                    reason="CDK's invoke grant covers the probe's versions; the wildcard is the qualifier "
-                    "of this one function's ARN.",
-                )
-                for fn in [*probes.values(), report]
-            ),
+            log_key=log_key,
+            log_retention=log_retention,
+            functions=[*probes.values(), report],
         )
         scheduler_role = iam.Role(
             self,

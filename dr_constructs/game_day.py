@@ -9,7 +9,6 @@ import aws_cdk as cdk
 from aws_cdk import Validations
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -18,6 +17,7 @@ from constructs import Construct
 from dr_constructs import nag
 from dr_constructs.app_key import use_region_key
 from dr_constructs.evidence_bucket import EvidenceBucket
+from dr_constructs.logged_state_machine import logged_state_machine
 from dr_constructs.service_function import FunctionDefaults, ServiceFunction
 from dr_core.game_day import (
     EXPERIMENTS,
@@ -456,48 +456,20 @@ class GameDay(Construct):
             .when(sfn.Condition.boolean_equals("$.preflight.steady", True), start)
             .otherwise(report)
         )
-        machine = sfn.StateMachine(
+        return logged_state_machine(
             self,
-            "StateMachine",
-            state_machine_name=self._machine_name,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            name=self._machine_name,
+            definition=definition,
             timeout=timeout,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=logs.LogGroup(
-                    self,
-                    "Logs",
-                    encryption_key=self._defaults.log_key,
-                    retention=self._defaults.log_retention,
-                    removal_policy=cdk.RemovalPolicy.DESTROY,
-                ),
-                level=sfn.LogLevel.ALL,
-                # The state holds experiment IDs, timings and canary keys, never a token; still, it stays out.
-                include_execution_data=False,
-            ),
+            log_key=self._defaults.log_key,
+            log_retention=self._defaults.log_retention,
+            functions=[
+                self.experiment_function,
+                self.watch_function,
+                self.pause_function,
+                self.report_function,
+            ],
         )
-        Validations.of(machine).acknowledge(
-            nag.wildcard_resource(
-                self,
-                "*",
-                reason="Step Functions log delivery and X-Ray actions support no resource-level permissions.",
-            ),
-            *(
-                nag.wildcard_resource(
-                    self,
-                    f"{fn.function.function_arn}:*",
-                    reason="CDK's invoke grant covers the function's versions; the wildcard is the qualifier "
-                    "of this one function's ARN.",
-                )
-                for fn in (
-                    self.experiment_function,
-                    self.watch_function,
-                    self.pause_function,
-                    self.report_function,
-                )
-            ),
-        )
-        return machine
 
 
 def _acknowledge_wildcards(role: iam.IRole, statements: Sequence[iam.PolicyStatement]) -> None:
