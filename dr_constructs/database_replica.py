@@ -16,11 +16,7 @@ from constructs import Construct
 from dr_constructs import nag
 from dr_constructs.lifecycle import RETAINED
 from dr_constructs.network import DATABASE_PORT, RegionalNetwork
-from dr_constructs.orders_database import LOG_EXPORTS
-
-
-def replica_log_group_name(instance_identifier: str, export: str) -> str:
-    return f"/aws/rds/instance/{instance_identifier}/{export}"
+from dr_constructs.orders_database import LOG_EXPORTS, export_log_groups
 
 
 class ReplicaPlacement(Construct):
@@ -71,17 +67,9 @@ class ReplicaPlacement(Construct):
             string_value=network.database_security_group.security_group_id,
             description=f"The security group of {replica_identifier}",
         )
-        self.log_groups = [
-            logs.LogGroup(
-                self,
-                f"{export.capitalize()}Logs",
-                log_group_name=replica_log_group_name(replica_identifier, export),
-                encryption_key=key,
-                retention=log_retention,
-                removal_policy=RETAINED,
-            )
-            for export in LOG_EXPORTS
-        ]
+        self.log_groups = export_log_groups(
+            self, instance_identifier=replica_identifier, key=key, retention=log_retention
+        )
 
 
 class DatabaseReplica(Construct):
@@ -134,13 +122,7 @@ class DatabaseReplica(Construct):
                 iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")
             ],
         )
-        Validations.of(monitoring_role).acknowledge(
-            nag.rule(
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
-                reason="Enhanced Monitoring's role needs exactly the AWS-maintained policy for it; it "
-                "only writes OS metrics to the RDSOSMetrics log group.",
-            )
-        )
+        Validations.of(monitoring_role).acknowledge(nag.enhanced_monitoring_policy())
         self.instance = rds.CfnDBInstance(
             self,
             "Instance",

@@ -47,3 +47,12 @@ def cdk_key_grant_wildcards(grant: str) -> list[Acknowledgment]:
         )
         for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*")
     ]
+
+
+def enhanced_monitoring_policy() -> Acknowledgment:
+    """RDS Enhanced Monitoring's role, which needs exactly AWS's managed policy for it."""
+    return rule(
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+        reason="Enhanced Monitoring's role needs exactly the AWS-maintained policy for it; it "
+        "only writes OS metrics to the RDSOSMetrics log group.",
+    )

@@ -18,6 +18,24 @@ _ADMIN_USER = "orders_admin"
 LOG_EXPORTS = ("postgresql", "upgrade")
 
 
+def export_log_groups(
+    scope: Construct, *, instance_identifier: str, key: kms.IKey, retention: logs.RetentionDays
+) -> list[logs.LogGroup]:
+    """The log groups RDS exports an instance's LOG_EXPORTS to, made first so they carry the
+    region's key and retention (RDS uses a group already at its name as it is), and retained."""
+    return [
+        logs.LogGroup(
+            scope,
+            f"{export.capitalize()}Logs",
+            log_group_name=f"/aws/rds/instance/{instance_identifier}/{export}",
+            encryption_key=key,
+            retention=retention,
+            removal_policy=RETAINED,
+        )
+        for export in LOG_EXPORTS
+    ]
+
+
 class OrdersDatabase(Construct):
     """PostgreSQL, Multi-AZ, in the isolated subnets of every AZ of the network.
 
@@ -59,18 +77,9 @@ class OrdersDatabase(Construct):
             vpc_subnets=network.database_subnets,
             removal_policy=RETAINED,
         )
-        self.log_groups = [
-            logs.LogGroup(
-                self,
-                f"{export.capitalize()}Logs",
-                # The name RDS writes an export to; a group already there is used as it is.
-                log_group_name=f"/aws/rds/instance/{instance_identifier}/{export}",
-                encryption_key=key,
-                retention=log_retention,
-                removal_policy=RETAINED,
-            )
-            for export in LOG_EXPORTS
-        ]
+        self.log_groups = export_log_groups(
+            self, instance_identifier=instance_identifier, key=key, retention=log_retention
+        )
         self.instance = rds.DatabaseInstance(
             self,
             "Instance",
@@ -135,11 +144,7 @@ class OrdersDatabase(Construct):
             # name already resolves to it inside the VPC.
         )
         Validations.of(self.instance).acknowledge(
-            nag.rule(
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
-                reason="Enhanced Monitoring's role needs exactly the AWS-maintained policy for it; it "
-                "only writes OS metrics to the RDSOSMetrics log group.",
-            ),
+            nag.enhanced_monitoring_policy(),
             nag.rule(
                 "AwsSolutions-RDS11",
                 reason="The port is the PostgreSQL default on purpose: the database is in isolated "
