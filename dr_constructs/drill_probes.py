@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import aws_cdk as cdk
-from aws_cdk import Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -174,14 +173,11 @@ class DrillProbes(Construct):
 
 def _acknowledge_wildcards(role: iam.IRole, statements: list[iam.PolicyStatement]) -> None:
     # The only wildcards the probes hold: keys pinned by alias, and their canaries' prefix.
-    acknowledgments = []
-    for resource in sorted({r for statement in statements for r in statement.resources if "*" in r}):
-        reason = (
-            "The key's ID is not known in the observer's stack at synth; kms:ResourceAliases pins the "
-            "statement to the one key with that region's alias, used only through the probed service."
-            if ":kms:" in resource
-            else "The probe's canary objects get a per-run key under drill/ of this one bucket."
-        )
-        acknowledgments.append(nag.wildcard_resource(role, resource, reason=reason))
-    if acknowledgments:
-        Validations.of(role).acknowledge(*acknowledgments)
+    nag.acknowledge_wildcards(
+        role,
+        statements,
+        {
+            ":kms:": nag.alias_pinned_key("in the observer's stack", "the probed service"),
+            ":s3:": "The probe's canary objects get a per-run key under drill/ of this one bucket.",
+        },
+    )

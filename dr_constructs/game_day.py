@@ -473,21 +473,13 @@ class GameDay(Construct):
 
 
 def _acknowledge_wildcards(role: iam.IRole, statements: Sequence[iam.PolicyStatement]) -> None:
-    reasons = {
-        ":kms:": "The key's ID is not known in the observer's stack at synth; kms:ResourceAliases pins the "
-        "statement to the one key with that region's alias, used only through the named service.",
-        ":fis:": "Each game day starts a new experiment whose ID FIS makes; the wildcard is the experiment "
-        "part of this account's ARNs in the primary region (templates are named one by one).",
-        ":secretsmanager:": "Secrets Manager appends six random characters to a secret's ARN; the wildcard "
-        "is exactly those, of the game day's client secret.",
-        ":s3:": "Each canary is a new object under gameday/ of this one bucket.",
-    }
-    acknowledgments = []
-    for resource in sorted({r for s in statements for r in s.resources if "*" in r or "?" in r}):
-        reason = next((text for marker, text in reasons.items() if marker in resource), None)
-        if reason is None:
-            raise ValueError(f"GameDay has no reason for the wildcard in {resource}")
-        if "*" in resource:
-            acknowledgments.append(nag.wildcard_resource(role, resource, reason=reason))
-    if acknowledgments:
-        Validations.of(role).acknowledge(*acknowledgments)
+    nag.acknowledge_wildcards(
+        role,
+        statements,
+        {
+            ":kms:": nag.alias_pinned_key("in the observer's stack", "the named service"),
+            ":fis:": "Each game day starts a new experiment whose ID FIS makes; the wildcard is the "
+            "experiment part of this account's ARNs in the primary region (templates are named one by one).",
+            ":s3:": "Each canary is a new object under gameday/ of this one bucket.",
+        },
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import Acknowledgment
+from aws_cdk import Acknowledgment, Validations
+from aws_cdk.aws_iam import PolicyStatement
 from constructs import IConstruct
 
 
@@ -55,4 +57,30 @@ def enhanced_monitoring_policy() -> Acknowledgment:
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
         reason="Enhanced Monitoring's role needs exactly the AWS-maintained policy for it; it "
         "only writes OS metrics to the RDSOSMetrics log group.",
+    )
+
+
+def acknowledge_wildcards(
+    role: IConstruct, statements: Sequence[PolicyStatement], reasons: Mapping[str, str]
+) -> None:
+    """Acknowledge IAM5 for every wildcard resource of ``statements`` on ``role``, each with the
+    reason whose marker (":kms:", ":s3:", ...) its ARN contains; a wildcard no reason covers is a
+    ValueError, so a new grant cannot slip through under another grant's reason."""
+    stack = cdk.Stack.of(role)
+    acknowledgments = []
+    for resource in sorted({r for statement in statements for r in statement.resources if "*" in r}):
+        text = _as_nag_text(stack.resolve(resource))
+        reason = next((why for marker, why in reasons.items() if marker in text), None)
+        if reason is None:
+            raise ValueError(f"{role.node.path}: no reason given for the wildcard in {text}")
+        acknowledgments.append(wildcard_resource(role, resource, reason=reason))
+    if acknowledgments:
+        Validations.of(role).acknowledge(*acknowledgments)
+
+
+def alias_pinned_key(where: str, service: str) -> str:
+    """The reason for a statement on every key of a region, pinned to one by its alias."""
+    return (
+        f"The key's ID is not known {where} at synth; kms:ResourceAliases pins the statement to the "
+        f"one key with that region's alias, used only through {service}."
     )
