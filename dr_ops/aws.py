@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+T = TypeVar("T")
 
 # Bounded retries and timeouts: a preflight must answer, not hang on an unreachable endpoint.
 _CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=20)
@@ -37,6 +40,16 @@ class AwsClients:
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def or_none(call: Callable[[], T], *absent: str) -> T | None:
+    """The call's answer, or None when it fails with one of the not-found codes ``absent``."""
+    try:
+        return call()
+    except ClientError as error:
+        if error_code(error) in absent:
+            return None
+        raise
 
 
 def describe(error: Exception) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dr_ops.assembly import CloudAssembly, Resource, StackArtifact
-from dr_ops.aws import AwsClients, error_code
+from dr_ops.aws import AwsClients, error_code, or_none
 from dr_ops.checks import Check, Outcome, failed, passed
 from dr_ops.context import Invocation
 from dr_ops.stack_resources import StackResources
@@ -60,16 +60,6 @@ class NamedType:
     regions: Callable[[Mapping[str, Any], str], tuple[str, ...]] = _stack_region
 
 
-def _answer(call: Callable[[], Any], *absent: str) -> Any:
-    """The call's answer, or None when it fails with one of the not-found codes."""
-    try:
-        return call()
-    except ClientError as error:
-        if error_code(error) in absent:
-            return None
-        raise
-
-
 def _bucket(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     try:
         place.client("s3").head_bucket(Bucket=name)
@@ -84,7 +74,7 @@ def _bucket(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing
 
 def _table(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     dynamodb = place.client("dynamodb")
-    table = _answer(lambda: dynamodb.describe_table(TableName=name)["Table"], "ResourceNotFoundException")
+    table = or_none(lambda: dynamodb.describe_table(TableName=name)["Table"], "ResourceNotFoundException")
     return Existing(frozenset({name, table["TableArn"]})) if table else None
 
 
@@ -96,7 +86,7 @@ def _replica_regions(properties: Mapping[str, Any], region: str) -> tuple[str, .
 
 def _queue(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     sqs = place.client("sqs")
-    url = _answer(
+    url = or_none(
         lambda: sqs.get_queue_url(QueueName=name)["QueueUrl"],
         "AWS.SimpleQueueService.NonExistentQueue",
         "QueueDoesNotExist",
@@ -107,13 +97,13 @@ def _queue(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing 
 def _topic(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     arn = place.arn("sns", name)
     sns = place.client("sns")
-    found = _answer(lambda: sns.get_topic_attributes(TopicArn=arn), "NotFound")
+    found = or_none(lambda: sns.get_topic_attributes(TopicArn=arn), "NotFound")
     return Existing(frozenset({name, arn})) if found else None
 
 
 def _function(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     client = place.client("lambda")
-    function = _answer(
+    function = or_none(
         lambda: client.get_function_configuration(FunctionName=name), "ResourceNotFoundException"
     )
     return Existing(frozenset({name, function["FunctionArn"]})) if function else None
@@ -121,19 +111,19 @@ def _function(place: Place, name: str, _properties: Mapping[str, Any]) -> Existi
 
 def _role(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     iam = place.client("iam")
-    role = _answer(lambda: iam.get_role(RoleName=name)["Role"], "NoSuchEntity")
+    role = or_none(lambda: iam.get_role(RoleName=name)["Role"], "NoSuchEntity")
     return Existing(frozenset({name, role["Arn"]})) if role else None
 
 
 def _alias(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     kms = place.client("kms")
-    key = _answer(lambda: kms.describe_key(KeyId=name), "NotFoundException")
+    key = or_none(lambda: kms.describe_key(KeyId=name), "NotFoundException")
     return Existing(frozenset({name})) if key else None
 
 
 def _secret(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     secrets = place.client("secretsmanager")
-    secret = _answer(lambda: secrets.describe_secret(SecretId=name), "ResourceNotFoundException")
+    secret = or_none(lambda: secrets.describe_secret(SecretId=name), "ResourceNotFoundException")
     if not secret:
         return None
     arn = str(secret["ARN"])
@@ -149,7 +139,7 @@ def _secret_regions(properties: Mapping[str, Any], region: str) -> tuple[str, ..
 
 def _db_instance(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     rds = place.client("rds")
-    answer = _answer(
+    answer = or_none(
         lambda: rds.describe_db_instances(DBInstanceIdentifier=name),
         "DBInstanceNotFound",
         "DBInstanceNotFoundFault",
@@ -163,7 +153,7 @@ def _db_instance(place: Place, name: str, _properties: Mapping[str, Any]) -> Exi
 def _db_subnet_group(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     rds = place.client("rds")
     # RDS stores subnet group names in lower case.
-    answer = _answer(
+    answer = or_none(
         lambda: rds.describe_db_subnet_groups(DBSubnetGroupName=name.lower()), "DBSubnetGroupNotFoundFault"
     )
     return Existing(frozenset({name, name.lower()})) if answer else None
@@ -171,7 +161,7 @@ def _db_subnet_group(place: Place, name: str, _properties: Mapping[str, Any]) ->
 
 def _parameter(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     ssm = place.client("ssm")
-    found = _answer(lambda: ssm.get_parameter(Name=name), "ParameterNotFound")
+    found = or_none(lambda: ssm.get_parameter(Name=name), "ParameterNotFound")
     return Existing(frozenset({name})) if found else None
 
 
@@ -185,7 +175,7 @@ def _log_group(place: Place, name: str, _properties: Mapping[str, Any]) -> Exist
 def _state_machine(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     arn = place.arn("states", f"stateMachine:{name}")
     sfn = place.client("stepfunctions")
-    found = _answer(lambda: sfn.describe_state_machine(stateMachineArn=arn), "StateMachineDoesNotExist")
+    found = or_none(lambda: sfn.describe_state_machine(stateMachineArn=arn), "StateMachineDoesNotExist")
     return Existing(frozenset({name, arn})) if found else None
 
 
@@ -193,7 +183,7 @@ def _schedule(place: Place, name: str, properties: Mapping[str, Any]) -> Existin
     group = properties.get("GroupName")
     group = group if isinstance(group, str) else "default"
     scheduler = place.client("scheduler")
-    schedule = _answer(
+    schedule = or_none(
         lambda: scheduler.get_schedule(Name=name, GroupName=group), "ResourceNotFoundException"
     )
     return Existing(frozenset({name, schedule["Arn"]})) if schedule else None
@@ -203,7 +193,7 @@ def _rule(place: Place, name: str, properties: Mapping[str, Any]) -> Existing | 
     bus = properties.get("EventBusName")
     bus = bus if isinstance(bus, str) else "default"
     events = place.client("events")
-    rule = _answer(lambda: events.describe_rule(Name=name, EventBusName=bus), "ResourceNotFoundException")
+    rule = or_none(lambda: events.describe_rule(Name=name, EventBusName=bus), "ResourceNotFoundException")
     # CloudFormation reports a rule by name, or "bus|name" for rules on a custom bus.
     return Existing(frozenset({name, f"{bus}|{name}", rule["Arn"]})) if rule else None
 
@@ -218,7 +208,7 @@ def _alarm(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing 
 
 def _dashboard(place: Place, name: str, _properties: Mapping[str, Any]) -> Existing | None:
     cloudwatch = place.client("cloudwatch")
-    dashboard = _answer(lambda: cloudwatch.get_dashboard(DashboardName=name), "ResourceNotFound")
+    dashboard = or_none(lambda: cloudwatch.get_dashboard(DashboardName=name), "ResourceNotFound")
     return Existing(frozenset({name, dashboard["DashboardArn"]})) if dashboard else None
 
 

@@ -24,11 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from dr_core.config import AppConfig
 from dr_core.naming import Kind
-from dr_ops.aws import AwsClients, AwsError, describe, error_code
+from dr_ops.aws import AwsClients, AwsError, describe, or_none
 from dr_ops.switch.io import Clock
 from dr_ops.switch.metrics import Metric
 
@@ -93,13 +91,10 @@ class Instance:
 
 def read_instance(aws: AwsClients, region: str, identifier: str) -> Instance | None:
     """The instance through ``region``'s RDS endpoint; None when there is none of that name."""
-    try:
-        answer = aws.client("rds", region).describe_db_instances(DBInstanceIdentifier=identifier)
-    except ClientError as error:
-        if error_code(error) in _NOT_FOUND:
-            return None
-        raise
-    return Instance.of(answer["DBInstances"][0])
+    answer = or_none(
+        lambda: aws.client("rds", region).describe_db_instances(DBInstanceIdentifier=identifier), *_NOT_FOUND
+    )
+    return None if answer is None else Instance.of(answer["DBInstances"][0])
 
 
 def replica_lag(region: str, identifier: str) -> Metric:
