@@ -45,7 +45,6 @@ from dr_ops.switch.database import (
     failback_replica,
     read_instance,
     replica_lag,
-    wait_until,
 )
 from dr_ops.switch.metrics import CloudWatchReader, Unmeasured, window
 from dr_ops.switch.report import Narrated
@@ -291,15 +290,7 @@ class DatabaseFailback(Narrated):
         return self.finish(0, f"{copy} available and caught up; the NEXT steps are yours")
 
     def _poll(self, probe: Probe, since: float, label: str) -> Waited:
-        with self.io.console.status(f"waiting for {self.copy}") as status:
-
-            def on_change(state: str, seconds: float) -> None:
-                self.say(f"RDS      {self.copy}: {state} ({seconds:.1f} s, {label})")
-                status.update(f"{self.copy}: {state} ({seconds:.0f}/{self.timeout:g} s)")
-
-            return wait_until(
-                probe, clock=self.io.clock, timeout=self.timeout, on_change=on_change, since=since
-            )
+        return self.wait_for(self.copy, probe, since=since, timeout=self.timeout, note=f", {label}")
 
     def _outcome(self, waited: Waited) -> str:
         return waited.last if waited.seconds is not None else f"not after {self.timeout:g} s: {waited.last}"

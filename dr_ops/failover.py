@@ -44,7 +44,7 @@ from dr_core.shared_names import SharedNames
 from dr_ops.aws import AwsClients, AwsError, describe
 from dr_ops.context import Invocation, Parser, UsageError, positive_seconds
 from dr_ops.database_failback import DatabaseFailback
-from dr_ops.switch.database import Waited, read_instance, secret_primary_region, wait_until
+from dr_ops.switch.database import Waited, read_instance, secret_primary_region
 from dr_ops.switch.dns_watch import Answer, Watch, tally, watch
 from dr_ops.switch.fence import BestEffort, Fence, Write
 from dr_ops.switch.metrics import CloudWatchReader
@@ -469,15 +469,9 @@ class _Switch(Narrated):
                 return False, "not found"
             return instance.status == "available" and instance.standalone, instance.brief()
 
-        with self.io.console.status(f"waiting for {replica} to be available and standalone") as status:
-
-            def on_change(state: str, seconds: float) -> None:
-                self.say(f"RDS      {replica}: {state} ({seconds:.1f} s after PromoteReadReplica)")
-                status.update(f"{replica}: {state} ({seconds:.0f}/{timeout:g} s)")
-
-            waited = wait_until(
-                probe, clock=self.io.clock, timeout=timeout, on_change=on_change, since=started
-            )
+        waited = self.wait_for(
+            replica, probe, since=started, timeout=timeout, note=" after PromoteReadReplica"
+        )
         self.report.add(
             f"{replica} available, standalone (since PromoteReadReplica)",
             waited.seconds,

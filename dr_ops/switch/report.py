@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dr_ops.switch.database import Probe, Waited, wait_until
 from dr_ops.switch.io import SwitchIo
 
 
@@ -63,3 +64,14 @@ class Narrated:
     def finish(self, code: int, result: str) -> int:
         self.report.print(self.io.console, self.elapsed(self.started), result)
         return code
+
+    def wait_for(self, instance: str, probe: Probe, *, since: float, timeout: float, note: str) -> Waited:
+        """Wait on an RDS instance with a live status line, saying each state it passes through
+        with the seconds since ``since`` and ``note`` ("after PromoteReadReplica")."""
+        with self.io.console.status(f"waiting for {instance}") as status:
+
+            def on_change(state: str, seconds: float) -> None:
+                self.say(f"RDS      {instance}: {state} ({seconds:.1f} s{note})")
+                status.update(f"{instance}: {state} ({seconds:.0f}/{timeout:g} s)")
+
+            return wait_until(probe, clock=self.io.clock, timeout=timeout, on_change=on_change, since=since)
