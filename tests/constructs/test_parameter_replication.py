@@ -331,7 +331,10 @@ def test_every_other_kms_statement_is_on_the_source_key(template):
     assert checked >= 1
 
 
-# Actions with no resource-level permissions, which only "*" can grant.
+# Actions with no resource-level permissions, which only "*" can grant: their "Resource types"
+# column is empty in the Service Authorization Reference (X-Ray, Systems Manager):
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
 _NO_RESOURCE_TYPES = {"xray:PutTelemetryRecords", "xray:PutTraceSegments", "ssm:DescribeParameters"}
 
 

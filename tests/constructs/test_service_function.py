@@ -21,7 +21,9 @@ REGION = "us-east-1"
 FUNCTION_NAME = "dev-us-east-1-orders-v1"
 ROLE_NAME = "dev-us-east-1-orders-fn-v1"
 LAYER = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-x86_64:27"
-# Actions with no resource-level permissions, which only "*" can grant.
+# Actions with no resource-level permissions, which only "*" can grant: their "Resource types"
+# column is empty in the Service Authorization Reference
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html).
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 ENI = {
     "ec2:CreateNetworkInterface",

@@ -542,7 +542,11 @@ def test_report_all_passed_is_passed_and_published(drill, aws):
 
 
 def test_report_is_kept_in_the_evidence_bucket_locked_and_checksummed(drill, aws):
-    # Given every probe passed
+    # Given every probe passed, and the report step's uploads watched
+    uploads: list[dict[str, Any]] = []
+    drill.client("s3", PRIMARY).meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: uploads.append(dict(params))
+    )
     # When the report step runs
     verdict = report(drill, all_passed())
 
@@ -553,9 +557,13 @@ def test_report_is_kept_in_the_evidence_bucket_locked_and_checksummed(drill, aws
     stored = s3.get_object(Bucket=ENV["EVIDENCE_BUCKET"], Key=entry["Key"], ChecksumMode="ENABLED")
     assert json.loads(stored["Body"].read()) == verdict
     # And it carries the checksum S3 demands of an upload to a bucket with Object Lock
-    # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, Content-MD5), and the
-    # bucket's default retention locked it
+    # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, Content-MD5)
     assert stored["ChecksumSHA256"]
+    # And it asks for no retention of its own, so the bucket's default retention locks it, as S3
+    # applies a bucket's default to every new object version; moto applies it too
+    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html)
+    (upload,) = uploads
+    assert not {"ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus"} & set(upload)
     assert stored["ObjectLockMode"] == "GOVERNANCE"
 
 

@@ -360,8 +360,12 @@ def test_caught_error_reason_is_cut_to_300_characters(report):
 # Where the report goes
 
 
-def test_report_is_kept_in_the_locked_evidence_bucket_with_a_checksum(report, aws):
-    # Given a game day that passed
+def test_report_is_kept_in_the_locked_evidence_bucket_with_a_checksum(game_day, report, aws):
+    # Given a game day that passed, and the report step's uploads watched
+    uploads: list[dict[str, Any]] = []
+    game_day.module.client("s3", OBSERVER).meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: uploads.append(dict(params))
+    )
     # When the report step runs
     verdict = report(PRIMARY_PATH)
 
@@ -372,9 +376,13 @@ def test_report_is_kept_in_the_locked_evidence_bucket_with_a_checksum(report, aw
     assert json.loads(stored["Body"].read()) == verdict
     assert stored["ContentType"] == "application/json"
     # And it carries the checksum S3 demands of an upload to a bucket with Object Lock
-    # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, Content-MD5), and the
-    # bucket's default retention locked it
+    # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, Content-MD5)
     assert stored["ChecksumSHA256"]
+    # And it asks for no retention of its own, so the bucket's default retention locks it, as S3
+    # applies a bucket's default to every new object version; moto applies it too
+    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html)
+    (upload,) = uploads
+    assert not {"ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus"} & set(upload)
     assert stored["ObjectLockMode"] == "GOVERNANCE"
 
 

@@ -9,12 +9,15 @@ model is laid over its answers with botocore's events on the command's own RDS c
   ``promotion_seconds`` of the fake clock after PromoteReadReplica, and ``creating`` for
   ``creation_seconds`` after CreateDBInstanceReadReplica (None: for ever);
 - a promoted moto instance still names its source: once the promotion is done the world drops
-  ``ReadReplicaSourceDBInstanceIdentifier``, as RDS does;
+  ``ReadReplicaSourceDBInstanceIdentifier``, as RDS does (promotion reboots the instance, then it is
+  standalone: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Promote.html);
 - moto looks a cross-region replica's DBSubnetGroupName up in the source's region (RDS: in the
   replica's own): the world makes a group of the same name in DR too;
 - failures: ``refuse[operation]`` answers that call with that error code before moto sees it.
 
-Secrets Manager: moto has no StopReplicationToReplica, so DR's client is stubbed whole (Stubber):
+Secrets Manager: moto has no StopReplicationToReplica, so DR's client is stubbed whole (Stubber),
+as the promotion of a replica secret is documented
+(https://docs.aws.amazon.com/secretsmanager/latest/userguide/standalone-secret.html):
 DescribeSecret names the primary's region (the copy is a replica) unless ``secret_standalone``,
 then StopReplicationToReplica answers, or fails with ``secret_refusal``. Every RDS and Secrets
 Manager call the command makes (Secrets Manager: in DR) is recorded (region, operation,

@@ -303,7 +303,8 @@ def test_names_the_deployed_stack_holds_pass(aws: AwsClients) -> None:
 def test_a_resource_left_behind_by_a_rolled_back_stack_fails(aws: AwsClients) -> None:
     # Given a first deploy that rolled back: its stack still lists the bucket it retained, as
     # DELETE_SKIPPED, and the bucket is still there. moto does not model rollbacks, so
-    # CloudFormation's answer is stubbed.
+    # CloudFormation's answer is stubbed, as its DeletionPolicy page describes a retained resource
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
     create_bucket(aws, "dev-us-east-1-sample-v1")
     app = named("AWS::S3::Bucket", "dev-us-east-1-sample-v1")
     detail = {

@@ -117,8 +117,9 @@ def test_no_zone_yet_is_pending_not_failed(aws: AwsClients) -> None:
 
 
 def test_the_next_zone_alphabetically_is_not_taken_for_the_domains(aws: AwsClients) -> None:
-    # Given no zone of the domain, so ListHostedZonesByName starts at the next name. moto
-    # returns nothing instead of that next zone, so Route 53's answer is stubbed.
+    # Given no zone of the domain, so ListHostedZonesByName starts at the next name in its order
+    # (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListHostedZonesByName.html).
+    # moto returns nothing instead of that next zone, so Route 53's answer is stubbed.
     route53 = aws.client("route53", "us-east-1")
     next_zone = {
         "Id": "/hostedzone/ZNEXT",
